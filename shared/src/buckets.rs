@@ -1,0 +1,304 @@
+//! The customer's S3 buckets: listing them, and finding CloudTrail's layout in the chosen one.
+//!
+//! CloudTrail writes under `[prefix/]AWSLogs/<account id>/CloudTrail/<region>/…`, and an
+//! organisation trail under `[prefix/]AWSLogs/<o-org id>/<account id>/CloudTrail/…`. Detection
+//! walks those levels with delimited listings, a bounded number of calls, so a huge bucket
+//! costs no more than a small one.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::types::BucketLocationConstraint;
+use serde::Serialize;
+
+use crate::aws_access::{Step, aws_error};
+use crate::clock::rfc3339;
+use crate::error::ApiError;
+
+/// The most listing calls one detection may make.
+const MAX_DETECTION_CALLS: usize = 40;
+/// The most top-level folders searched for a custom prefix when none is given.
+const MAX_ROOTS: i32 = 20;
+/// The longest custom prefix accepted.
+const MAX_PREFIX_CHARS: usize = 512;
+
+/// One bucket as the listing shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketSummary {
+    /// The bucket's name.
+    pub name: String,
+    /// When it was created, RFC 3339.
+    pub created_at: Option<String>,
+    /// Its region, when S3 says.
+    pub region: Option<String>,
+}
+
+/// What was found of CloudTrail in a bucket.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrailLayout {
+    /// Whether any CloudTrail folder was found.
+    pub found: bool,
+    /// Each `…/CloudTrail/` prefix found, such as `AWSLogs/123456789012/CloudTrail/`.
+    pub prefixes: Vec<String>,
+}
+
+/// Checks `name` against S3's rules for general purpose bucket names.
+pub fn validate_bucket_name(name: &str) -> Result<(), ApiError> {
+    let invalid = |why: &str| {
+        ApiError::bad_request(
+            "invalid_bucket_name",
+            format!("That is not a valid S3 bucket name: {why}."),
+        )
+    };
+
+    if !(3..=63).contains(&name.len()) {
+        return Err(invalid("it must be 3 to 63 characters long"));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return Err(invalid(
+            "use only lower-case letters, digits, dots and hyphens",
+        ));
+    }
+    let edge_ok = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !edge_ok(name.bytes().next()) || !edge_ok(name.bytes().last()) {
+        return Err(invalid("it must begin and end with a letter or digit"));
+    }
+    if name.contains("..") || name.contains(".-") || name.contains("-.") {
+        return Err(invalid("dots may not be doubled or next to hyphens"));
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Err(invalid("it may not look like an IP address"));
+    }
+    let reserved_prefix = ["xn--", "sthree-", "amzn-s3-demo-"];
+    let reserved_suffix = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+    if reserved_prefix.iter().any(|p| name.starts_with(p))
+        || reserved_suffix.iter().any(|s| name.ends_with(s))
+    {
+        return Err(invalid("it uses a prefix or suffix S3 reserves"));
+    }
+    Ok(())
+}
+
+/// Normalises a custom trail prefix to `a/b/` form, or refuses it.
+pub fn normalise_prefix(prefix: &str) -> Result<Option<String>, ApiError> {
+    let trimmed = prefix.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    let bad = trimmed.chars().count() > MAX_PREFIX_CHARS
+        || trimmed
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..")
+        || trimmed.chars().any(|c| c.is_control() || c == '\\');
+    if bad {
+        return Err(ApiError::bad_request(
+            "invalid_prefix",
+            "The prefix must be a path such as trails/main, without empty parts, dots or backslashes.",
+        ));
+    }
+    Ok(Some(format!("{trimmed}/")))
+}
+
+/// Every bucket the connection's account owns, following every page.
+pub async fn list(s3: &Client) -> Result<Vec<BucketSummary>, ApiError> {
+    let mut pages = s3.list_buckets().max_buckets(1000).into_paginator().send();
+    let mut buckets = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error(e, Step::UseConnection))?;
+        for bucket in page.buckets.unwrap_or_default() {
+            let Some(name) = bucket.name else { continue };
+            buckets.push(BucketSummary {
+                name,
+                created_at: bucket.creation_date.map(|d| rfc3339(d.secs())),
+                region: bucket.bucket_region,
+            });
+        }
+    }
+    buckets.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(buckets)
+}
+
+/// The bucket's region, asked of S3 with the expected owner; this also proves access.
+pub async fn region_of(s3: &Client, bucket: &str, owner: &str) -> Result<String, ApiError> {
+    let output = s3
+        .get_bucket_location()
+        .bucket(bucket)
+        .expected_bucket_owner(owner)
+        .send()
+        .await
+        .map_err(|e| bucket_error(aws_error(e, Step::UseConnection)))?;
+
+    // An empty constraint means us-east-1; "EU" is the historical name of eu-west-1.
+    Ok(match output.location_constraint {
+        None => "us-east-1".to_owned(),
+        Some(BucketLocationConstraint::Eu) => "eu-west-1".to_owned(),
+        Some(constraint) if constraint.as_str().is_empty() => "us-east-1".to_owned(),
+        Some(constraint) => constraint.as_str().to_owned(),
+    })
+}
+
+fn bucket_error(err: ApiError) -> ApiError {
+    if err.code() == "aws_access_denied" {
+        ApiError::forbidden(
+            "bucket_access_denied",
+            "The connected identity may not read this bucket. Grant it s3:ListBucket and \
+             s3:GetBucketLocation on the bucket.",
+        )
+    } else {
+        err
+    }
+}
+
+/// One delimited listing level: the "folders" directly under `prefix`.
+struct Walker<'a> {
+    s3: &'a Client,
+    bucket: &'a str,
+    owner: &'a str,
+    calls: usize,
+}
+
+impl Walker<'_> {
+    async fn folders(&mut self, prefix: &str, max: i32) -> Result<Vec<String>, ApiError> {
+        if self.calls >= MAX_DETECTION_CALLS {
+            return Ok(Vec::new());
+        }
+        self.calls += 1;
+        let output = self
+            .s3
+            .list_objects_v2()
+            .bucket(self.bucket)
+            .expected_bucket_owner(self.owner)
+            .prefix(prefix)
+            .delimiter("/")
+            .max_keys(max)
+            .send()
+            .await
+            .map_err(|e| bucket_error(aws_error(e, Step::UseConnection)))?;
+        Ok(output
+            .common_prefixes
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| p.prefix)
+            .collect())
+    }
+
+    /// The CloudTrail folders under one `…/AWSLogs/` prefix.
+    async fn trails_under(
+        &mut self,
+        aws_logs: &str,
+        found: &mut Vec<String>,
+    ) -> Result<(), ApiError> {
+        for owner_folder in self.folders(aws_logs, 50).await? {
+            let last = owner_folder
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default();
+            let accounts = if last.starts_with("o-") {
+                self.folders(&owner_folder, 50).await?
+            } else {
+                vec![owner_folder]
+            };
+            for account in accounts {
+                let services = self.folders(&account, 20).await?;
+                found.extend(services.into_iter().filter(|s| s.ends_with("/CloudTrail/")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Looks for CloudTrail's layout under `prefix`, or, without one, at the top of the bucket and
+/// one folder down (where a trail's custom prefix usually sits).
+pub async fn detect_layout(
+    s3: &Client,
+    bucket: &str,
+    owner: &str,
+    prefix: Option<&str>,
+) -> Result<TrailLayout, ApiError> {
+    let mut walker = Walker {
+        s3,
+        bucket,
+        owner,
+        calls: 0,
+    };
+    let mut found = Vec::new();
+
+    match prefix {
+        Some(prefix) => {
+            walker
+                .trails_under(&format!("{prefix}AWSLogs/"), &mut found)
+                .await?
+        }
+        None => {
+            walker.trails_under("AWSLogs/", &mut found).await?;
+            if found.is_empty() {
+                for root in walker.folders("", MAX_ROOTS).await? {
+                    if root != "AWSLogs/" {
+                        walker
+                            .trails_under(&format!("{root}AWSLogs/"), &mut found)
+                            .await?;
+                    }
+                }
+            }
+        }
+    }
+
+    found.sort();
+    found.dedup();
+    Ok(TrailLayout {
+        found: !found.is_empty(),
+        prefixes: found,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_bucket_names_pass() {
+        for name in [
+            "my-trail-logs",
+            "a.b.c",
+            "123",
+            "aws-cloudtrail-logs-111122223333-abcd1234",
+        ] {
+            assert!(validate_bucket_name(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn invalid_bucket_names_are_refused_with_a_reason() {
+        for name in [
+            "ab",
+            "My-Bucket",
+            "-start",
+            "end-",
+            "a..b",
+            "a.-b",
+            "192.168.5.4",
+            "xn--punycode",
+            "bucket-s3alias",
+            "has space",
+            "under_score",
+            &"a".repeat(64),
+        ] {
+            let err = validate_bucket_name(name).expect_err(name);
+            assert_eq!(err.code(), "invalid_bucket_name", "{name}");
+        }
+    }
+
+    #[test]
+    fn prefixes_are_normalised_or_refused() {
+        assert_eq!(
+            normalise_prefix("/trails/main/").expect("ok").as_deref(),
+            Some("trails/main/")
+        );
+        assert_eq!(normalise_prefix("  ").expect("ok"), None);
+        for bad in ["a//b", "../etc", "a/./b", "a\\b"] {
+            assert!(normalise_prefix(bad).is_err(), "{bad}");
+        }
+    }
+}

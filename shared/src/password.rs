@@ -1,0 +1,339 @@
+//! Password rules and Argon2id hashing.
+//!
+//! A password is the only factor, so the rules favour length over composition: 15 to 128
+//! characters of anything, minus the common ones and ones built from the email address or the
+//! product's name. Passwords are NFKC-normalised first, so the same characters typed on two
+//! keyboards give the same hash.
+//!
+//! Hashing is deliberately slow and so runs on the blocking pool, off the async executor.
+
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
+use secrecy::{ExposeSecret, SecretString};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::ApiError;
+
+/// The fewest characters a password may have.
+pub const MIN_PASSWORD_CHARS: usize = 15;
+
+/// The most characters a password may have; longer ones are refused, never truncated.
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// Argon2id memory cost in KiB.
+pub const M_COST_KIB: u32 = 19_456;
+/// Argon2id iterations.
+pub const T_COST: u32 = 2;
+/// Argon2id parallelism.
+pub const P_COST: u32 = 1;
+
+/// The product's name, which a password must not be built from.
+const PRODUCT_NAME: &str = "trailport";
+
+/// A well-formed hash under the current parameters whose password nobody knows (its salt and
+/// output are random bytes). Logins for unknown emails verify against it, so they cost the same
+/// time as logins with a wrong password.
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$ZnCI5vmNxUWn9rE+Lzx2cQ$\
+    Q1W2C6d0C7HqWkMGBXn7c4Gq6bV6NpQkqXrQ4hz0vQ8";
+
+/// The shipped list of common and breached passwords, lower case, most common first.
+const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+
+/// How a password compared with a stored hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verification {
+    /// The password matched.
+    pub matches: bool,
+    /// The stored hash uses weaker parameters than today's and should be replaced.
+    pub needs_rehash: bool,
+}
+
+fn normalise(password: &str) -> String {
+    password.nfkc().collect()
+}
+
+fn hasher() -> Argon2<'static> {
+    // These constants are valid Argon2 parameters; a test holds them to that.
+    let params = Params::new(M_COST_KIB, T_COST, P_COST, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Checks a new password against the rules; the error says which rule, never the password.
+pub fn check_new_password(password: &str, email: &str) -> Result<(), ApiError> {
+    let password = normalise(password);
+    let length = password.chars().count();
+    let weak = |message: &'static str| ApiError::bad_request("weak_password", message);
+
+    if length < MIN_PASSWORD_CHARS {
+        return Err(weak(
+            "Use at least 15 characters. A few unrelated words make a good password.",
+        ));
+    }
+    if length > MAX_PASSWORD_CHARS {
+        return Err(weak("Use at most 128 characters."));
+    }
+
+    let lower = password.to_lowercase();
+    if is_common(&lower) {
+        return Err(weak(
+            "This password is on a list of common or breached passwords.",
+        ));
+    }
+    if is_repetitive(&lower) {
+        return Err(weak(
+            "This password repeats itself; use more varied characters.",
+        ));
+    }
+    if is_built_from(&lower, email) {
+        return Err(weak(
+            "This password is built from your email address or the product's name.",
+        ));
+    }
+
+    Ok(())
+}
+
+fn is_common(lower: &str) -> bool {
+    COMMON_PASSWORDS
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .any(|common| common == lower)
+}
+
+/// True for few distinct characters, or one chunk repeated (`abcabcabc…`, `passwordpassword`).
+fn is_repetitive(lower: &str) -> bool {
+    let chars: Vec<char> = lower.chars().collect();
+    let mut distinct = chars.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 5 {
+        return true;
+    }
+
+    (1..=chars.len() / 2)
+        .filter(|period| chars.len() % period == 0)
+        .any(|period| {
+            chars
+                .iter()
+                .enumerate()
+                .all(|(i, c)| *c == chars[i % period])
+        })
+}
+
+/// True when, after removing the email's parts and the product name, under 8 letters or
+/// digits remain.
+fn is_built_from(lower: &str, email: &str) -> bool {
+    let alnum = |text: &str| {
+        text.chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+    };
+    let email = email.to_lowercase();
+    let (local, domain) = email.split_once('@').unwrap_or((email.as_str(), ""));
+
+    let mut parts: Vec<String> = vec![alnum(local), PRODUCT_NAME.to_owned()];
+    parts.extend(local.split(|c: char| !c.is_alphanumeric()).map(alnum));
+    parts.extend(domain.split('.').map(alnum));
+    parts.retain(|p| p.chars().count() >= 3);
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+
+    let mut rest = alnum(lower);
+    for part in &parts {
+        rest = rest.replace(part.as_str(), "");
+    }
+    rest.chars().count() < 8
+}
+
+/// Hashes a password with Argon2id on the blocking pool, giving a PHC string.
+pub async fn hash(password: SecretString) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let normalised = SecretString::from(normalise(password.expose_secret()));
+        hasher()
+            .hash_password(normalised.expose_secret().as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|e| ApiError::internal(format!("hashing a password failed: {e}")))
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Verifies a password against a stored PHC hash, or against [`DUMMY_HASH`] when there is none,
+/// so that both paths cost the same.
+pub async fn verify(
+    password: SecretString,
+    stored: Option<String>,
+) -> Result<Verification, ApiError> {
+    tokio::task::spawn_blocking(move || {
+        let known = stored.is_some();
+        let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let parsed = PasswordHash::new(&stored).map_err(|e| {
+            ApiError::internal(format!("a stored password hash is unreadable: {e}"))
+        })?;
+
+        let normalised = normalise(password.expose_secret());
+        let matches = hasher()
+            .verify_password(normalised.as_bytes(), &parsed)
+            .is_ok();
+
+        Ok(Verification {
+            matches: matches && known,
+            needs_rehash: known && is_weaker(&parsed),
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Whether a stored hash was made with a weaker algorithm or parameters than today's.
+fn is_weaker(hash: &PasswordHash) -> bool {
+    if hash.algorithm.as_str() != Algorithm::Argon2id.ident().as_str() {
+        return true;
+    }
+    match Params::try_from(hash) {
+        Ok(p) => p.m_cost() < M_COST_KIB || p.t_cost() < T_COST || p.p_cost() < P_COST,
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EMAIL: &str = "alice.smith@example.com";
+
+    fn secret(text: &str) -> SecretString {
+        SecretString::from(text.to_owned())
+    }
+
+    #[test]
+    fn length_is_counted_in_characters_and_never_truncated() {
+        assert!(check_new_password("correct horse battery", EMAIL).is_ok());
+        assert_eq!(
+            check_new_password("short one", EMAIL)
+                .expect_err("short")
+                .code(),
+            "weak_password"
+        );
+        // 17 characters in 26 bytes: long enough. 14 characters in 18 bytes: too short.
+        assert!(check_new_password("zażółć gęślą jaźń", EMAIL).is_ok());
+        assert!(check_new_password("źdźbło trawy x", EMAIL).is_err());
+        let long = "a1b2c3d4e5".repeat(13);
+        assert_eq!(long.chars().count(), 130);
+        assert!(check_new_password(&long, EMAIL).is_err());
+    }
+
+    #[test]
+    fn the_shipped_list_has_at_least_ten_thousand_entries() {
+        let count = COMMON_PASSWORDS
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .count();
+        assert!(count >= 10_000, "only {count} common passwords shipped");
+    }
+
+    #[test]
+    fn common_and_repetitive_passwords_are_refused() {
+        for password in [
+            "1qaz2wsx3edc4rfv",
+            "PasswordPassword",
+            "aaaaaaaaaaaaaaaa",
+            "abcabcabcabcabcabc",
+        ] {
+            let err = check_new_password(password, EMAIL).expect_err(password);
+            assert_eq!(err.code(), "weak_password");
+            assert!(!err.message().contains(password));
+        }
+    }
+
+    #[test]
+    fn passwords_built_from_the_email_or_product_are_refused() {
+        for password in [
+            "alice.smith@example.com",
+            "AliceSmith-Example!",
+            "Trailport2026!!",
+            "trailport.alice",
+        ] {
+            assert!(
+                check_new_password(password, EMAIL).is_err(),
+                "{password} should be refused"
+            );
+        }
+        assert!(check_new_password("alice likes quiet mountain trains", EMAIL).is_ok());
+    }
+
+    #[test]
+    fn the_dummy_hash_uses_todays_parameters() {
+        let parsed = PasswordHash::new(DUMMY_HASH).expect("valid PHC string");
+        assert!(!is_weaker(&parsed));
+        let params = Params::try_from(&parsed).expect("argon2 params");
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (M_COST_KIB, T_COST, P_COST)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_and_nothing_else() {
+        let hash = hash(secret("correct horse battery staple"))
+            .await
+            .expect("hashes");
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+
+        let right = verify(secret("correct horse battery staple"), Some(hash.clone()))
+            .await
+            .expect("ok");
+        assert_eq!(
+            right,
+            Verification {
+                matches: true,
+                needs_rehash: false
+            }
+        );
+        let wrong = verify(secret("correct horse battery stapler"), Some(hash))
+            .await
+            .expect("ok");
+        assert!(!wrong.matches);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_account_never_matches_even_the_dummy_password() {
+        let result = verify(secret("anything at all, really"), None)
+            .await
+            .expect("ok");
+        assert!(!result.matches);
+    }
+
+    #[tokio::test]
+    async fn a_weaker_stored_hash_is_flagged_for_rehash() {
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8_192, 1, 1, None).expect("params"),
+        )
+        .hash_password(b"correct horse battery staple")
+        .expect("hashes")
+        .to_string();
+        let result = verify(secret("correct horse battery staple"), Some(weak))
+            .await
+            .expect("ok");
+        assert_eq!(
+            result,
+            Verification {
+                matches: true,
+                needs_rehash: true
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn compatible_characters_are_normalised_before_hashing() {
+        // U+FB01 (the "fi" ligature) is NFKC-equivalent to "fi".
+        let hash = hash(secret("\u{FB01}ve little ducks swim"))
+            .await
+            .expect("hashes");
+        let result = verify(secret("five little ducks swim"), Some(hash))
+            .await
+            .expect("ok");
+        assert!(result.matches);
+    }
+}

@@ -1,0 +1,95 @@
+//! Running a handler on Lambda: logging, settings, and turning errors into responses.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use lambda_http::{Body, Request, Response, service_fn};
+use tracing::Instrument;
+
+use crate::api::HandlerResult;
+use crate::app::App;
+use crate::http::{client_address, error_response};
+
+/// What a function's `main` returns when the runtime stops it.
+pub type Error = lambda_http::Error;
+
+/// Runs `handler` for one request and logs one line about it: endpoint, user, status, error
+/// code and latency. Bodies are never logged; a server error's cause chain is, once, here.
+pub async fn dispatch<F, Fut>(
+    app: Arc<App>,
+    endpoint: &'static str,
+    req: Request,
+    handler: F,
+) -> Response<Body>
+where
+    F: FnOnce(Arc<App>, Request) -> Fut,
+    Fut: Future<Output = HandlerResult>,
+{
+    let started = Instant::now();
+    let span = tracing::info_span!(
+        "request",
+        endpoint,
+        method = %req.method(),
+        client = client_address(&req).unwrap_or_default(),
+        user = tracing::field::Empty,
+    );
+
+    async move {
+        let result = handler(app, req).await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match result {
+            Ok(response) => {
+                tracing::info!(status = response.status().as_u16(), latency_ms, "done");
+                response
+            }
+            Err(err) if err.status().is_server_error() => {
+                let cause = err.cause_chain().unwrap_or_default();
+                tracing::error!(
+                    status = err.status().as_u16(),
+                    code = err.code(),
+                    latency_ms,
+                    cause,
+                    "failed"
+                );
+                error_response(&err)
+            }
+            Err(err) => {
+                tracing::info!(
+                    status = err.status().as_u16(),
+                    code = err.code(),
+                    latency_ms,
+                    "refused"
+                );
+                error_response(&err)
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// A function's whole `main`: sets up Lambda's log format, builds the app once (or stops with
+/// one log line naming the bad setting), then serves `handler` until the runtime ends.
+pub async fn serve<F, Fut>(endpoint: &'static str, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Arc<App>, Request) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = HandlerResult> + Send,
+{
+    lambda_http::tracing::init_default_subscriber();
+
+    let app = match App::from_env().await {
+        Ok(app) => Arc::new(app),
+        Err(err) => {
+            tracing::error!(setting = err.name, "cannot start: {err}");
+            return Err(err.into());
+        }
+    };
+
+    lambda_http::run(service_fn(move |req: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, Infallible>(dispatch(app, endpoint, req, handler).await) }
+    }))
+    .await
+}

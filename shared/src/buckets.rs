@@ -17,6 +17,8 @@ use crate::error::ApiError;
 const MAX_DETECTION_CALLS: usize = 40;
 /// The most top-level folders searched for a custom prefix when none is given.
 const MAX_ROOTS: i32 = 20;
+/// The most region look-ups one listing makes for buckets S3 listed without a region.
+const MAX_REGION_LOOKUPS: usize = 100;
 /// The longest custom prefix accepted.
 const MAX_PREFIX_CHARS: usize = 512;
 
@@ -116,7 +118,41 @@ pub async fn list(s3: &Client) -> Result<Vec<BucketSummary>, ApiError> {
         }
     }
     buckets.sort_by(|a, b| a.name.cmp(&b.name));
+    fill_missing_regions(s3, &mut buckets).await;
     Ok(buckets)
+}
+
+/// Asks for the regions S3's listing left out (it names them only for some requests, and
+/// S3-compatible stores may never do), a bounded number at a time. A bucket whose region
+/// cannot be read keeps `null`: the listing is still useful without it.
+async fn fill_missing_regions(s3: &Client, buckets: &mut [BucketSummary]) {
+    let mut lookups = tokio::task::JoinSet::new();
+    let missing = buckets
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.region.is_none());
+    for (index, bucket) in missing.take(MAX_REGION_LOOKUPS) {
+        let (s3, name) = (s3.clone(), bucket.name.clone());
+        lookups.spawn(async move {
+            let output = s3.get_bucket_location().bucket(name).send().await.ok()?;
+            Some((index, location_to_region(output.location_constraint)))
+        });
+    }
+    while let Some(joined) = lookups.join_next().await {
+        if let Ok(Some((index, region))) = joined {
+            buckets[index].region = Some(region);
+        }
+    }
+}
+
+/// Turns a location constraint into a region name: none means us-east-1, and "EU" is the
+/// historical name of eu-west-1.
+fn location_to_region(constraint: Option<BucketLocationConstraint>) -> String {
+    match constraint {
+        Some(BucketLocationConstraint::Eu) => "eu-west-1".to_owned(),
+        Some(c) if !c.as_str().is_empty() => c.as_str().to_owned(),
+        _ => "us-east-1".to_owned(),
+    }
 }
 
 /// The bucket's region, asked of S3 with the expected owner; this also proves access.
@@ -129,13 +165,7 @@ pub async fn region_of(s3: &Client, bucket: &str, owner: &str) -> Result<String,
         .await
         .map_err(|e| bucket_error(aws_error(e, Step::UseConnection)))?;
 
-    // An empty constraint means us-east-1; "EU" is the historical name of eu-west-1.
-    Ok(match output.location_constraint {
-        None => "us-east-1".to_owned(),
-        Some(BucketLocationConstraint::Eu) => "eu-west-1".to_owned(),
-        Some(constraint) if constraint.as_str().is_empty() => "us-east-1".to_owned(),
-        Some(constraint) => constraint.as_str().to_owned(),
-    })
+    Ok(location_to_region(output.location_constraint))
 }
 
 fn bucket_error(err: ApiError) -> ApiError {

@@ -52,11 +52,7 @@ pub fn check_cross_site(req: &Request, settings: &Settings) -> Result<(), ApiErr
             .map_err(|_| refused())?
             .trim()
             .to_ascii_lowercase();
-        if !settings
-            .allowed_origins
-            .iter()
-            .any(|allowed| *allowed == origin)
-        {
+        if !settings.allowed_origins.contains(&origin) {
             return Err(refused());
         }
     }

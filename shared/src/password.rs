@@ -111,7 +111,7 @@ fn is_repetitive(lower: &str) -> bool {
     }
 
     (1..=chars.len() / 2)
-        .filter(|period| chars.len() % period == 0)
+        .filter(|period| chars.len().is_multiple_of(*period))
         .any(|period| {
             chars
                 .iter()

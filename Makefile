@@ -1,0 +1,19 @@
+# Trailport's entry points. Each target installs what it needs on first use.
+
+.PHONY: dev test demo-role clean
+
+## Run the whole service locally with a seeded demo account at http://127.0.0.1:9000/api/...
+dev:
+	scripts/dev.sh
+
+## Run every check and test (what CI runs).
+test:
+	scripts/test.sh
+
+## Create a demo role for a user of the running `make dev`: make demo-role EXTERNAL_ID=<id>
+demo-role:
+	@test -n "$(EXTERNAL_ID)" || { echo "usage: make demo-role EXTERNAL_ID=<external_id from GET /api/me>"; exit 2; }
+	.venv/bin/python local/stack.py role --state .local/dev --external-id "$(EXTERNAL_ID)"
+
+clean:
+	rm -rf .local target

@@ -1,0 +1,56 @@
+"""Starts moto's server with two corrections to its AssumeRole checks, so they match AWS.
+
+1. moto evaluates a trust policy's `sts:ExternalId` condition only when the AssumeRole request
+   carries an external id. AWS treats a condition key absent from the request as a failed
+   match, so a role whose trust policy requires an external id cannot be assumed without one.
+   Trailport refuses roles that can be assumed without the external id, so it needs AWS's rule.
+2. moto lets anyone with sts:AssumeRole permission assume a role that does not exist; AWS
+   refuses with AccessDenied.
+
+After patching, it runs moto's own server entry point with the arguments it was given.
+"""
+
+import sys
+
+from moto.iam import access_control, policy_conditions
+from moto.iam.exceptions import NotFoundException
+from moto.server import main
+
+
+def _verify_condition(self, actual_values):
+    operation = policy_conditions.CONDITION_OPERATIONS.get(self._condition)
+    if operation is None:
+        # moto ignores operators it does not implement; keep that behaviour.
+        return True
+    if len(actual_values) != len(self._expected_value):
+        return False
+    return all(
+        operation(expected, actual)
+        for expected, actual in zip(self._expected_value, actual_values)
+    )
+
+
+_original_trust_check = access_control.IAMRequestBase._check_role_trust_relationship
+
+
+def _is_assuming_role_operation(self, resource_arn):
+    return (
+        ":role" in resource_arn.lower()
+        and self._action in access_control.REQUIRE_RESOURCE_ACCESS_POLICIES_CHECK
+    )
+
+
+def _check_role_trust_relationship(self, role_arn):
+    try:
+        self.backend.get_role_by_arn(role_arn)
+    except NotFoundException:
+        return False
+    return _original_trust_check(self, role_arn)
+
+
+policy_conditions.TrustCondition.verify_condition = _verify_condition
+access_control.IAMRequestBase._is_assuming_role_operation = _is_assuming_role_operation
+access_control.IAMRequestBase._check_role_trust_relationship = _check_role_trust_relationship
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

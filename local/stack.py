@@ -1,0 +1,370 @@
+"""Trailport's local AWS stand-in: two moto servers on 127.0.0.1, the table, and a demo account.
+
+One server plays Trailport's own AWS account (the DynamoDB table). The other plays the
+customer's account (IAM, STS and S3); once it is seeded, IAM authentication is switched on, so
+wrong keys and missing permissions really fail there.
+
+    stack.py up --state DIR [--table-port N] [--customer-port N]
+        Starts both servers, creates the table from template.yaml, seeds the demo account,
+        and writes DIR/env (shell exports for the functions) and DIR/state.json.
+    stack.py down --state DIR
+        Stops the servers that `up` started, by their recorded PIDs.
+    stack.py role --state DIR --external-id ID [--name NAME] [--no-condition]
+        Creates a role in the customer account that trusts Trailport's principal and may read
+        S3, requiring ID as sts:ExternalId (unless --no-condition); prints its ARN.
+    stack.py user --state DIR --name NAME [--no-permissions]
+        Creates an IAM user with (or without) S3 read permissions; prints KEY_ID SECRET.
+    stack.py free-port
+        Prints a free TCP port on 127.0.0.1.
+"""
+
+import argparse
+import base64
+import gzip
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT_ID = "123456789012"
+TABLE_NAME = "trailport-local"
+REGION = "us-east-1"
+SERVICE_USER = "trailport-service"
+
+S3_READ_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "s3:ListAllMyBuckets",
+                "s3:GetBucketLocation",
+                "s3:ListBucket",
+                "s3:GetObject",
+                "sts:GetCallerIdentity",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def client(service, endpoint, key_id="seed", secret="seed"):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+    )
+
+
+def start_moto(port, log_path, lifetime):
+    """Starts one moto server on 127.0.0.1:port for at most `lifetime` seconds, and waits
+    until it answers (30 s at most)."""
+    log = open(log_path, "ab")
+    env = dict(os.environ, MOTO_ACCOUNT_ID=ACCOUNT_ID)
+    proc = subprocess.Popen(
+        ["timeout", str(lifetime), sys.executable, str(ROOT / "local" / "moto_server.py"),
+         "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"moto on port {port} exited; see {log_path}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+            return proc.pid
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    sys.exit(f"moto on port {port} did not start within 30 s; see {log_path}")
+
+
+class CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML, keeping intrinsic functions (!Ref, !Sub, …) as plain data."""
+
+
+def _intrinsic(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node)
+    else:
+        value = loader.construct_mapping(node)
+    return {suffix: value}
+
+
+CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def table_definition():
+    """The table's properties, read from template.yaml so the schema is defined once."""
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=CfnLoader)
+    tables = [
+        res["Properties"]
+        for res in template["Resources"].values()
+        if res.get("Type") == "AWS::DynamoDB::Table"
+    ]
+    if len(tables) != 1:
+        sys.exit("template.yaml must define exactly one AWS::DynamoDB::Table")
+    return tables[0]
+
+
+def create_table(endpoint):
+    props = table_definition()
+    ddb = client("dynamodb", endpoint)
+    args = {
+        "TableName": TABLE_NAME,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    ddb.create_table(**args)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl:
+        ddb.update_time_to_live(TableName=TABLE_NAME, TimeToLiveSpecification=ttl)
+
+
+def create_user(iam, name, policy):
+    iam.create_user(UserName=name)
+    if policy is not None:
+        iam.put_user_policy(UserName=name, PolicyName="policy", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def trail_record(event_name, source, region, when, error=None, identity_type="IAMUser"):
+    record = {
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": identity_type,
+            "principalId": "AIDAEXAMPLEDEMO",
+            "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/demo-analyst",
+            "accountId": ACCOUNT_ID,
+        },
+        "eventTime": when,
+        "eventSource": source,
+        "eventName": event_name,
+        "awsRegion": region,
+        "sourceIPAddress": "203.0.113.10",
+        "userAgent": "aws-cli/2.15.0",
+        "requestParameters": None,
+        "responseElements": None,
+        "requestID": secrets.token_hex(8),
+        "eventID": secrets.token_hex(16),
+        "readOnly": True,
+        "eventType": "AwsApiCall",
+        "recipientAccountId": ACCOUNT_ID,
+    }
+    if error:
+        record["errorCode"] = error
+        record["errorMessage"] = "Access Denied"
+    return record
+
+
+def put_trail_file(s3, bucket, key, records):
+    body = gzip.compress(json.dumps({"Records": records}).encode())
+    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", ContentEncoding="gzip")
+
+
+def seed_buckets(s3):
+    """A bucket of CloudTrail logs, an organisation trail under a custom prefix in another
+    region, and an unrelated bucket."""
+    s3.create_bucket(Bucket="demo-cloudtrail-logs")
+    base = f"AWSLogs/{ACCOUNT_ID}/CloudTrail/us-east-1/2026/12/03/"
+    for hour, events in [
+        ("0915", [("ConsoleLogin", "signin.amazonaws.com", None), ("ListBuckets", "s3.amazonaws.com", None)]),
+        ("1020", [("GetObject", "s3.amazonaws.com", "AccessDenied"), ("AssumeRole", "sts.amazonaws.com", None)]),
+    ]:
+        when = f"2026-12-03T{hour[:2]}:{hour[2:]}:00Z"
+        records = [trail_record(n, src, "us-east-1", when, err) for n, src, err in events]
+        put_trail_file(s3, "demo-cloudtrail-logs", f"{base}{ACCOUNT_ID}_CloudTrail_us-east-1_20261203T{hour}Z_demo{hour}.json.gz", records)
+    s3.put_object(
+        Bucket="demo-cloudtrail-logs",
+        Key=f"AWSLogs/{ACCOUNT_ID}/CloudTrail-Digest/us-east-1/2026/12/03/{ACCOUNT_ID}_CloudTrail-Digest_us-east-1_demo_us-east-1_20261203T1100Z.json.gz",
+        Body=gzip.compress(b'{"digestStartTime":"2026-12-03T10:00:00Z"}'),
+    )
+
+    s3.create_bucket(Bucket="demo-org-trail", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    for account in (ACCOUNT_ID, "210987654321"):
+        key = (
+            f"security/AWSLogs/o-a1b2c3d4e5/{account}/CloudTrail/eu-west-1/2026/12/03/"
+            f"{account}_CloudTrail_eu-west-1_20261203T1200Z_org.json.gz"
+        )
+        records = [trail_record("DescribeInstances", "ec2.amazonaws.com", "eu-west-1", "2026-12-03T12:00:00Z")]
+        put_trail_file(s3, "demo-org-trail", key, records)
+
+    s3.create_bucket(Bucket="demo-website-assets")
+    s3.put_object(Bucket="demo-website-assets", Key="index.html", Body=b"<h1>hello</h1>")
+
+
+def up(args):
+    state_dir = Path(args.state).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    table_port = args.table_port or free_port()
+    customer_port = args.customer_port or free_port()
+
+    pids = [
+        start_moto(table_port, state_dir / "moto-table.log", args.lifetime),
+        start_moto(customer_port, state_dir / "moto-customer.log", args.lifetime),
+    ]
+    (state_dir / "pids").write_text("\n".join(map(str, pids)) + "\n")
+
+    table_endpoint = f"http://127.0.0.1:{table_port}"
+    customer_endpoint = f"http://127.0.0.1:{customer_port}"
+    create_table(table_endpoint)
+
+    iam = client("iam", customer_endpoint)
+    admin = create_user(iam, "admin", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    service = create_user(iam, SERVICE_USER, {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]})
+    demo = create_user(iam, "demo-analyst", S3_READ_POLICY)
+    seed_buckets(client("s3", customer_endpoint))
+
+    # From here on the customer's server checks every signature and policy.
+    request = urllib.request.Request(
+        f"{customer_endpoint}/moto-api/reset-auth",
+        data=b"0",
+        headers={"Content-Type": "text/plain"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10)
+
+    state = {
+        "table_endpoint": table_endpoint,
+        "customer_endpoint": customer_endpoint,
+        "admin": admin,
+        "demo": demo,
+        "service_principal_arn": f"arn:aws:iam::{ACCOUNT_ID}:user/{SERVICE_USER}",
+    }
+    (state_dir / "state.json").write_text(json.dumps(state, indent=2))
+
+    env = {
+        "APP_ENV": "development",
+        "SECRET_KEY": secrets.token_hex(32),
+        "CREDENTIALS_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "TABLE_NAME": TABLE_NAME,
+        "ALLOW_ROLE_ARN": "true",
+        "ALLOWED_ORIGINS": ",".join(f"http://{host}:{args.api_port}" for host in ("127.0.0.1", "localhost")),
+        "SERVICE_PRINCIPAL_ARN": state["service_principal_arn"],
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": service[0],
+        "AWS_SECRET_ACCESS_KEY": service[1],
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL_DYNAMODB": table_endpoint,
+        "AWS_ENDPOINT_URL_S3": customer_endpoint,
+        "AWS_ENDPOINT_URL_STS": customer_endpoint,
+        "AWS_ENDPOINT_URL_IAM": customer_endpoint,
+    }
+    (state_dir / "env").write_text("".join(f"export {k}='{v}'\n" for k, v in env.items()))
+    os.chmod(state_dir / "env", 0o600)
+    print(f"moto: table on {table_endpoint}, customer account on {customer_endpoint}")
+
+
+def down(args):
+    pid_file = Path(args.state) / "pids"
+    if not pid_file.exists():
+        return
+    for line in pid_file.read_text().split():
+        try:
+            os.killpg(int(line), signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    pid_file.unlink()
+
+
+def admin_iam(state_dir):
+    state = json.loads((Path(state_dir) / "state.json").read_text())
+    key_id, secret = state["admin"]
+    return state, client("iam", state["customer_endpoint"], key_id, secret)
+
+
+def role(args):
+    state, iam = admin_iam(args.state)
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": state["service_principal_arn"]},
+        "Action": "sts:AssumeRole",
+    }
+    if not args.no_condition:
+        statement["Condition"] = {"StringEquals": {"sts:ExternalId": args.external_id}}
+    name = args.name or f"TrailportReadOnly-{secrets.token_hex(4)}"
+    arn = iam.create_role(
+        RoleName=name,
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="s3-read", PolicyDocument=json.dumps(S3_READ_POLICY))
+    print(arn)
+
+
+def user(args):
+    _, iam = admin_iam(args.state)
+    policy = None if args.no_permissions else S3_READ_POLICY
+    if args.no_permissions:
+        # Even a user with no S3 rights may ask STS who it is, as on AWS.
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]}
+    print(*create_user(iam, args.name, policy))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("up")
+    p.add_argument("--state", required=True)
+    p.add_argument("--table-port", type=int)
+    p.add_argument("--customer-port", type=int)
+    p.add_argument("--api-port", type=int, default=9000)
+    p.add_argument("--lifetime", type=int, default=12 * 3600, help="seconds before the servers stop")
+    p.set_defaults(func=up)
+
+    p = sub.add_parser("down")
+    p.add_argument("--state", required=True)
+    p.set_defaults(func=down)
+
+    p = sub.add_parser("role")
+    p.add_argument("--state", required=True)
+    p.add_argument("--external-id", default="")
+    p.add_argument("--name")
+    p.add_argument("--no-condition", action="store_true")
+    p.set_defaults(func=role)
+
+    p = sub.add_parser("user")
+    p.add_argument("--state", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--no-permissions", action="store_true")
+    p.set_defaults(func=user)
+
+    p = sub.add_parser("free-port")
+    p.set_defaults(func=lambda _: print(free_port()))
+
+    args = parser.parse_args()
+    if args.command == "role" and not args.no_condition and not args.external_id:
+        parser.error("role needs --external-id (or --no-condition)")
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -287,12 +287,28 @@ def down(args):
     pid_file = Path(args.state) / "pids"
     if not pid_file.exists():
         return
-    for line in pid_file.read_text().split():
+    pids = [int(line) for line in pid_file.read_text().split()]
+    for pid in pids:
         try:
-            os.killpg(int(line), signal.SIGTERM)
+            os.killpg(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+    # Give them five seconds to exit cleanly, then make sure.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_group_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    for pid in pids:
+        if _group_alive(pid):
+            os.killpg(pid, signal.SIGKILL)
     pid_file.unlink()
+
+
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def admin_iam(state_dir):

@@ -152,9 +152,15 @@ impl CustomerAws {
     /// Uses `base` (endpoints, HTTP client, timeouts) for every client; Trailport's own identity
     /// from `base` assumes roles.
     pub fn new(base: &SdkConfig) -> Self {
+        Self::with_service_sts(base, aws_sdk_sts::Client::new(base))
+    }
+
+    /// Like [`CustomerAws::new`], with the STS client that acts as Trailport itself given, so
+    /// tests can observe which calls Trailport makes under its own identity.
+    pub fn with_service_sts(base: &SdkConfig, sts: aws_sdk_sts::Client) -> Self {
         Self {
             base: base.clone(),
-            sts: aws_sdk_sts::Client::new(base),
+            sts,
         }
     }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need into the project: a Python virtualenv in
-# .venv with moto, boto3, PyYAML, pytest and cargo-lambda (which brings zig), plus the rustfmt
+# .venv with moto, boto3, PyYAML, pytest, cargo-lambda (which brings zig), the SAM CLI and
+# cfn-lint, plus the rustfmt
 # and clippy components. Safe to run again: it only installs what is missing or out of date.
 set -euo pipefail
 cd "$(dirname "$0")/.."

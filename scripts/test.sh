@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, clippy, unit tests, handler and integration tests
-# against moto, and the end-to-end test over HTTP through `cargo lambda watch`.
+# Runs every check and test: formatting, clippy, the template linters, unit tests, handler and
+# integration tests against moto, and the end-to-end tests over HTTP and `cargo lambda invoke`
+# through `cargo lambda watch`.
 #
 # Everything it starts (two moto servers, cargo lambda watch) listens on free ports of
 # 127.0.0.1, runs under a time limit, and is stopped by its PID when the script exits.
@@ -26,6 +27,11 @@ cargo fmt --all --check
 
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== template checks: cfn-lint and sam validate --lint"
+export SAM_CLI_TELEMETRY=0
+cfn-lint template.yaml
+sam validate --lint
 
 echo "== starting the local stack"
 api_port=$(python local/stack.py free-port)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need into the project: a Python virtualenv in
 # .venv with moto, boto3, PyYAML, pytest, cargo-lambda (which brings zig), the SAM CLI and
-# cfn-lint, plus the rustfmt
-# and clippy components. Safe to run again: it only installs what is missing or out of date.
+# cfn-lint, plus the rustfmt and clippy components. Safe to run again: it only installs what
+# is missing or out of date.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -14,6 +14,8 @@ wrong keys and missing permissions really fail there.
         S3, requiring ID as sts:ExternalId (unless --no-condition); prints its ARN.
     stack.py user --state DIR --name NAME [--no-permissions]
         Creates an IAM user with (or without) S3 read permissions; prints KEY_ID SECRET.
+    stack.py table --state DIR --name NAME
+        Creates another table like Trailport's, from template.yaml, for tests that need their own.
     stack.py free-port
         Prints a free TCP port on 127.0.0.1.
 """
@@ -131,11 +133,11 @@ def table_definition():
     return tables[0]
 
 
-def create_table(endpoint):
+def create_table(endpoint, name=TABLE_NAME):
     props = table_definition()
     ddb = client("dynamodb", endpoint)
     args = {
-        "TableName": TABLE_NAME,
+        "TableName": name,
         "KeySchema": props["KeySchema"],
         "AttributeDefinitions": props["AttributeDefinitions"],
         "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
@@ -145,7 +147,7 @@ def create_table(endpoint):
     ddb.create_table(**args)
     ttl = props.get("TimeToLiveSpecification")
     if ttl:
-        ddb.update_time_to_live(TableName=TABLE_NAME, TimeToLiveSpecification=ttl)
+        ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
 
 
 def create_user(iam, name, policy):
@@ -344,6 +346,12 @@ def user(args):
     print(*create_user(iam, args.name, policy))
 
 
+def table(args):
+    state = json.loads((Path(args.state) / "state.json").read_text())
+    create_table(state["table_endpoint"], args.name)
+    print(args.name)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -372,6 +380,11 @@ def main():
     p.add_argument("--name", required=True)
     p.add_argument("--no-permissions", action="store_true")
     p.set_defaults(func=user)
+
+    p = sub.add_parser("table")
+    p.add_argument("--state", required=True)
+    p.add_argument("--name", required=True)
+    p.set_defaults(func=table)
 
     p = sub.add_parser("free-port")
     p.set_defaults(func=lambda _: print(free_port()))

@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod error;
 pub mod http;
 pub mod password;
+pub mod rotation;
 pub mod runtime;
 pub mod session;
 pub mod store;

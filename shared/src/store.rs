@@ -324,6 +324,68 @@ impl Store {
         }
     }
 
+    /// Every stored connection with its owner's email, reading the whole table page by page.
+    /// For the key-rotation tool, run by an operator; no function scans.
+    pub async fn connections(&self) -> Result<Vec<(String, Connection)>, ApiError> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :user) AND attribute_exists(#connection)")
+            .projection_expression("email, #connection")
+            .expression_attribute_names("#connection", "connection")
+            .expression_attribute_values(":user", AttributeValue::S("USER#".to_owned()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+
+        #[derive(Deserialize)]
+        struct Row {
+            email: String,
+            connection: Connection,
+        }
+        let mut rows = Vec::new();
+        while let Some(item) = pages.next().await {
+            let row: Row = decode(item.map_err(store_error)?)?;
+            rows.push((row.email, row.connection));
+        }
+        Ok(rows)
+    }
+
+    /// Swaps the stored secret's token for `new`, only if it is still `old`. `Ok(false)` when
+    /// the connection changed in the meantime.
+    pub async fn replace_secret_token(
+        &self,
+        email: &str,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, ApiError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", user_key(email))
+            .update_expression("SET #connection.secret_key_token = :new")
+            .condition_expression("#connection.secret_key_token = :old")
+            .expression_attribute_names("#connection", "connection")
+            .expression_attribute_values(":new", AttributeValue::S(new.to_owned()))
+            .expression_attribute_values(":old", AttributeValue::S(old.to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(store_error(err)),
+        }
+    }
+
     /// Stores a new session under `id`.
     pub async fn put_session(&self, id: &str, session: &SessionRecord) -> Result<(), ApiError> {
         let mut item: std::collections::HashMap<String, AttributeValue> =

@@ -82,6 +82,11 @@ impl Vault {
         Ok(SecretString::from(text))
     }
 
+    /// Whether `token` was made under the first key, so rotation can skip it.
+    pub fn is_under_primary(&self, token: &str) -> bool {
+        self.primary.decrypt(token).is_ok()
+    }
+
     /// How many keys are configured.
     pub fn key_count(&self) -> usize {
         self.key_count

@@ -147,6 +147,15 @@ pub fn create_role(external_id: Option<&str>) -> String {
     }
 }
 
+/// Creates an empty table with Trailport's schema; returns its name.
+pub fn create_table(tag: &str) -> String {
+    stack(&[
+        "table",
+        "--name",
+        &format!("{tag}-{}", &trailport::session::random_id()[..8]),
+    ])
+}
+
 /// Creates an IAM user in the customer account; returns its key id and secret.
 pub fn create_user(name_tag: &str, s3_permissions: bool) -> (String, String) {
     let name = format!("{name_tag}-{}", &trailport::session::random_id()[..8]);

@@ -6,10 +6,14 @@
    Trailport refuses roles that can be assumed without the external id, so it needs AWS's rule.
 2. moto lets anyone with sts:AssumeRole permission assume a role that does not exist; AWS
    refuses with AccessDenied.
+3. moto ignores trust-policy operators other than StringEquals. StringLike (with IAM's `*`
+   and `?` wildcards) is added, so a trust policy that accepts any external id behaves as on
+   AWS.
 
 After patching, it runs moto's own server entry point with the arguments it was given.
 """
 
+import re
 import sys
 
 from moto.iam import access_control, policy_conditions
@@ -48,6 +52,15 @@ def _check_role_trust_relationship(self, role_arn):
     return _original_trust_check(self, role_arn)
 
 
+def _string_like(expected, actual):
+    patterns = expected if isinstance(expected, list) else [expected]
+    return any(
+        re.fullmatch(re.escape(p).replace(r"\*", ".*").replace(r"\?", "."), actual, re.DOTALL)
+        for p in patterns
+    )
+
+
+policy_conditions.CONDITION_OPERATIONS["StringLike"] = _string_like
 policy_conditions.TrustCondition.verify_condition = _verify_condition
 access_control.IAMRequestBase._is_assuming_role_operation = _is_assuming_role_operation
 access_control.IAMRequestBase._check_role_trust_relationship = _check_role_trust_relationship

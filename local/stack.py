@@ -9,9 +9,10 @@ wrong keys and missing permissions really fail there.
         and writes DIR/env (shell exports for the functions) and DIR/state.json.
     stack.py down --state DIR
         Stops the servers that `up` started, by their recorded PIDs.
-    stack.py role --state DIR --external-id ID [--name NAME] [--no-condition]
+    stack.py role --state DIR --external-id ID [--name NAME] [--no-condition | --any-external-id]
         Creates a role in the customer account that trusts Trailport's principal and may read
-        S3, requiring ID as sts:ExternalId (unless --no-condition); prints its ARN.
+        S3, requiring ID as sts:ExternalId (unless --no-condition, or --any-external-id which
+        accepts any id with StringLike "*"); prints its ARN.
     stack.py user --state DIR --name NAME [--no-permissions]
         Creates an IAM user with (or without) S3 read permissions; prints KEY_ID SECRET.
     stack.py table --state DIR --name NAME
@@ -326,7 +327,9 @@ def role(args):
         "Principal": {"AWS": state["service_principal_arn"]},
         "Action": "sts:AssumeRole",
     }
-    if not args.no_condition:
+    if args.any_external_id:
+        statement["Condition"] = {"StringLike": {"sts:ExternalId": "*"}}
+    elif not args.no_condition:
         statement["Condition"] = {"StringEquals": {"sts:ExternalId": args.external_id}}
     name = args.name or f"TrailportReadOnly-{secrets.token_hex(4)}"
     arn = iam.create_role(
@@ -373,6 +376,7 @@ def main():
     p.add_argument("--external-id", default="")
     p.add_argument("--name")
     p.add_argument("--no-condition", action="store_true")
+    p.add_argument("--any-external-id", action="store_true")
     p.set_defaults(func=role)
 
     p = sub.add_parser("user")
@@ -390,8 +394,8 @@ def main():
     p.set_defaults(func=lambda _: print(free_port()))
 
     args = parser.parse_args()
-    if args.command == "role" and not args.no_condition and not args.external_id:
-        parser.error("role needs --external-id (or --no-condition)")
+    if args.command == "role" and not (args.no_condition or args.any_external_id or args.external_id):
+        parser.error("role needs --external-id (or --no-condition, or --any-external-id)")
     args.func(args)
 
 

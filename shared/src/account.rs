@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 use crate::clock::rfc3339;
 use crate::error::ApiError;
@@ -10,8 +11,10 @@ use crate::store::{Connection, UserRecord};
 /// The longest email address accepted, in characters.
 pub const MAX_EMAIL_CHARS: usize = 254;
 
-/// Trims, NFC-normalises and lower-cases an email, then checks it is plausible: one `@`,
-/// something before it, a dot inside the domain, no spaces.
+/// Trims, NFKC-normalises and lower-cases an email, then checks it is plausible: one `@`,
+/// something before it, a dot inside the domain, no spaces, and no invisible characters
+/// (controls, format characters such as zero-width spaces and direction marks, unassigned
+/// code points), which would let two accounts look like one address.
 pub fn normalise_email(raw: &str) -> Result<String, ApiError> {
     let invalid = || {
         ApiError::bad_request(
@@ -20,11 +23,13 @@ pub fn normalise_email(raw: &str) -> Result<String, ApiError> {
         )
     };
 
-    let email: String = raw.trim().nfc().collect::<String>().to_lowercase();
+    let email: String = raw.trim().nfkc().collect::<String>().to_lowercase();
     if email.is_empty() || email.chars().count() > MAX_EMAIL_CHARS {
         return Err(invalid());
     }
-    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let invisible =
+        |c: char| c.is_whitespace() || c.general_category_group() == GeneralCategoryGroup::Other;
+    if email.chars().any(invisible) {
         return Err(invalid());
     }
 
@@ -180,6 +185,36 @@ mod tests {
         assert_eq!(
             normalise_email("Rene\u{301}@example.fr").expect("valid"),
             "ren\u{e9}@example.fr"
+        );
+    }
+
+    #[test]
+    fn invisible_characters_cannot_make_a_look_alike_address() {
+        for email in [
+            "alice\u{200B}@example.com",
+            "alice@example.com\u{200B}",
+            "\u{202E}alice@example.com",
+            "ali\u{200F}ce@example.com",
+            "alice@exam\u{AD}ple.com",
+            "alice\u{0}@example.com",
+        ] {
+            assert_eq!(
+                normalise_email(email).expect_err(email).code(),
+                "invalid_email",
+                "{email:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn compatibility_forms_are_the_same_address() {
+        assert_eq!(
+            normalise_email("\u{FB01}@example.com").expect("valid"),
+            "fi@example.com"
+        );
+        assert_eq!(
+            normalise_email("ALICE@EXAMPLE.COM").expect("valid"),
+            "alice@example.com"
         );
     }
 

@@ -18,7 +18,7 @@ use crate::clock::rfc3339;
 use crate::credentials::{check_access_key_id, check_secret_key, parse_role_arn};
 use crate::error::ApiError;
 use crate::http::{check_cross_site, cookie, json_body, json_response, no_content, require_method};
-use crate::password::{self, MAX_PASSWORD_CHARS, check_new_password};
+use crate::password::{self, check_new_password};
 use crate::session::{clear_cookie, cookie_name, random_id, set_cookie};
 use crate::store::{BucketChoice, Connection, SessionRecord, UserRecord};
 
@@ -81,24 +81,16 @@ pub async fn login(app: Arc<App>, req: Request) -> HandlerResult {
     let invalid_login =
         || ApiError::unauthorized("invalid_login", "The email or password is wrong.");
 
-    // No account can have such a password, so nothing is learnt by refusing it at once.
-    if secrecy::ExposeSecret::expose_secret(&password)
-        .chars()
-        .count()
-        > MAX_PASSWORD_CHARS
-    {
-        return Err(invalid_login());
-    }
-
+    // Every attempt counts before the password is checked; see `Store::count_login_attempt`.
     let now = app.now();
-    let throttle = app.store.throttle(&email).await?;
-    if let Some(t) = throttle
-        && t.failures >= MAX_FAILED_LOGINS
-        && now < t.window_start + THROTTLE_WINDOW_SECONDS
-    {
-        let retry_after =
-            u64::try_from(t.window_start + THROTTLE_WINDOW_SECONDS - now).unwrap_or(1);
-        return Err(ApiError::too_many_attempts(retry_after.max(1)));
+    let attempts = app
+        .store
+        .count_login_attempt(&email, now, THROTTLE_WINDOW_SECONDS)
+        .await?;
+    if attempts.failures > MAX_FAILED_LOGINS {
+        let ends = attempts.window_start + THROTTLE_WINDOW_SECONDS;
+        let retry_after = u64::try_from(ends - now).unwrap_or(1).max(1);
+        return Err(ApiError::too_many_attempts(retry_after));
     }
 
     // An unknown email still costs a full verification, against the dummy hash.
@@ -106,16 +98,11 @@ pub async fn login(app: Arc<App>, req: Request) -> HandlerResult {
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let verification = password::verify(password.clone(), stored_hash.clone()).await?;
     if !verification.matches {
-        app.store
-            .record_failed_login(&email, now, THROTTLE_WINDOW_SECONDS)
-            .await?;
         tracing::info!(user = %email, "sign-in refused");
         return Err(invalid_login());
     }
 
-    if throttle.is_some() {
-        app.store.clear_throttle(&email).await?;
-    }
+    app.store.clear_throttle(&email).await?;
     if verification.needs_rehash
         && let Some(old) = stored_hash
     {
@@ -196,6 +183,8 @@ pub async fn credentials(app: Arc<App>, req: Request) -> HandlerResult {
     require_method(&req, "POST")?;
     check_cross_site(&req, &app.settings)?;
     let mut body = json_body(&req, false)?;
+    // Who is asking comes before what they ask: a stranger learns nothing from validation.
+    let user = current_user(&app, &req).await?;
     body.allow_only(&["access_key", "secret_key", "role_arn"])?;
     let access_key = body
         .optional_string("access_key")?
@@ -204,8 +193,6 @@ pub async fn credentials(app: Arc<App>, req: Request) -> HandlerResult {
     let role_arn = body
         .optional_string("role_arn")?
         .map(|r| r.trim().to_owned());
-
-    let user = current_user(&app, &req).await?;
     let now = app.now();
 
     let connection = match (access_key, secret_key, role_arn) {
@@ -298,6 +285,7 @@ pub async fn buckets_select(app: Arc<App>, req: Request) -> HandlerResult {
     require_method(&req, "POST")?;
     check_cross_site(&req, &app.settings)?;
     let mut body = json_body(&req, false)?;
+    let user = current_user(&app, &req).await?;
     body.allow_only(&["bucket", "prefix"])?;
     let name = body.required_string("bucket")?;
     let prefix = body.optional_string("prefix")?;
@@ -309,7 +297,6 @@ pub async fn buckets_select(app: Arc<App>, req: Request) -> HandlerResult {
         .transpose()?
         .flatten();
 
-    let user = current_user(&app, &req).await?;
     let connection = require_connection(&user)?;
     let owner = connection.account_id().to_owned();
     let vault = &app.settings.vault;

@@ -220,20 +220,28 @@ impl CustomerAws {
     }
 
     /// Checks that the role can be assumed with the user's external id, and only with it: a
-    /// role that anyone holding its ARN can assume does not protect against the confused
+    /// role that can be assumed without an external id, or with any other one (a trust policy
+    /// with `StringLike sts:ExternalId "*"`, say), does not protect against the confused
     /// deputy problem.
     pub async fn check_role(&self, role_arn: &str, external_id: &str) -> Result<(), ApiError> {
         self.assume(role_arn, Some(external_id)).await?;
 
-        match self.assume(role_arn, None).await {
-            Ok(_) => Err(ApiError::bad_request(
-                "role_trust_too_broad",
-                "This role can be assumed without your external id. Add the sts:ExternalId condition \
-                 to its trust policy, then try again.",
-            )),
-            Err(err) if err.code() == "role_not_assumable" => Ok(()),
-            Err(err) => Err(err),
+        let someone_elses = crate::session::random_id();
+        for probe in [None, Some(someone_elses.as_str())] {
+            match self.assume(role_arn, probe).await {
+                Ok(_) => {
+                    return Err(ApiError::bad_request(
+                        "role_trust_too_broad",
+                        "This role can be assumed without your external id, or with another one. \
+                         Require exactly your external id (StringEquals sts:ExternalId) in its \
+                         trust policy, then try again.",
+                    ));
+                }
+                Err(err) if err.code() == "role_not_assumable" => {}
+                Err(err) => return Err(err),
+            }
         }
+        Ok(())
     }
 
     /// An S3 client acting as the stored connection, in `region` (or the default region).

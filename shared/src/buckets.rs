@@ -8,6 +8,7 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::BucketLocationConstraint;
 use serde::Serialize;
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 use crate::aws_access::{Step, aws_error};
 use crate::clock::rfc3339;
@@ -19,8 +20,9 @@ const MAX_DETECTION_CALLS: usize = 40;
 const MAX_ROOTS: i32 = 20;
 /// The most region look-ups one listing makes for buckets S3 listed without a region.
 const MAX_REGION_LOOKUPS: usize = 100;
-/// The longest custom prefix accepted.
-const MAX_PREFIX_CHARS: usize = 512;
+/// The longest custom prefix accepted, in bytes: S3 keys hold 1024, and CloudTrail's own
+/// path after the prefix needs about a hundred.
+const MAX_PREFIX_BYTES: usize = 512;
 
 /// One bucket as the listing shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -69,7 +71,11 @@ pub fn validate_bucket_name(name: &str) -> Result<(), ApiError> {
     if name.contains("..") || name.contains(".-") || name.contains("-.") {
         return Err(invalid("dots may not be doubled or next to hyphens"));
     }
-    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+    let ip_like = name.split('.').count() == 4
+        && name
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    if ip_like {
         return Err(invalid("it may not look like an IP address"));
     }
     let reserved_prefix = ["xn--", "sthree-", "amzn-s3-demo-"];
@@ -88,15 +94,17 @@ pub fn normalise_prefix(prefix: &str) -> Result<Option<String>, ApiError> {
     if trimmed.is_empty() {
         return Ok(None);
     }
-    let bad = trimmed.chars().count() > MAX_PREFIX_CHARS
+    let invisible = |c: char| c.general_category_group() == GeneralCategoryGroup::Other;
+    let bad = trimmed.len() > MAX_PREFIX_BYTES
         || trimmed
             .split('/')
             .any(|part| part.is_empty() || part == "." || part == "..")
-        || trimmed.chars().any(|c| c.is_control() || c == '\\');
+        || trimmed.chars().any(|c| invisible(c) || c == '\\');
     if bad {
         return Err(ApiError::bad_request(
             "invalid_prefix",
-            "The prefix must be a path such as trails/main, without empty parts, dots or backslashes.",
+            "The prefix must be a path such as trails/main, of at most 512 bytes, without empty \
+             parts, dot folders, backslashes or invisible characters.",
         ));
     }
     Ok(Some(format!("{trimmed}/")))
@@ -309,6 +317,7 @@ mod tests {
             "a..b",
             "a.-b",
             "192.168.5.4",
+            "999.999.999.999",
             "xn--punycode",
             "bucket-s3alias",
             "has space",
@@ -327,7 +336,16 @@ mod tests {
             Some("trails/main/")
         );
         assert_eq!(normalise_prefix("  ").expect("ok"), None);
-        for bad in ["a//b", "../etc", "a/./b", "a\\b"] {
+        let long = "é".repeat(300);
+        for bad in [
+            "a//b",
+            "../etc",
+            "a/./b",
+            "a\\b",
+            "a\u{202E}b",
+            "zero\u{200B}width",
+            &long,
+        ] {
             assert!(normalise_prefix(bad).is_err(), "{bad}");
         }
     }

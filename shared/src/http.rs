@@ -60,15 +60,30 @@ pub fn check_cross_site(req: &Request, settings: &Settings) -> Result<(), ApiErr
     Ok(())
 }
 
-/// Whether the request declares a JSON body (`application/json`, with any parameters).
+/// Whether the request declares a JSON body: `application/json`, with no charset or UTF-8 (the
+/// only encoding JSON allows between systems, RFC 8259).
 fn is_json(req: &Request) -> bool {
-    req.headers()
+    let Some(value) = req
+        .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            let essence = v.split(';').next().unwrap_or_default().trim();
-            essence.eq_ignore_ascii_case("application/json")
-        })
+    else {
+        return false;
+    };
+    let mut parts = value.split(';').map(str::trim);
+    let essence_ok = parts
+        .next()
+        .is_some_and(|e| e.eq_ignore_ascii_case("application/json"));
+    let charset_ok = parts
+        .filter_map(|p| p.split_once('='))
+        .all(|(name, charset)| {
+            !name.trim().eq_ignore_ascii_case("charset")
+                || charset
+                    .trim()
+                    .trim_matches('"')
+                    .eq_ignore_ascii_case("utf-8")
+        });
+    essence_ok && charset_ok
 }
 
 /// The raw body bytes, whichever way API Gateway encoded them.
@@ -108,23 +123,63 @@ pub fn json_body(req: &Request, empty_ok: bool) -> Result<JsonObject, ApiError> 
     }
 
     // serde_json's messages can quote the input, which may be a password: say only where.
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(
-            "invalid_json",
-            format!(
-                "The body is not valid JSON (line {}, column {}).",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
+    serde_json::from_slice::<UniqueKeys>(bytes)
+        .map(|keys| JsonObject(keys.0))
+        .map_err(|e| {
+            use serde_json::error::Category;
+            match e.classify() {
+                Category::Data if e.to_string().starts_with(DUPLICATE_KEY) => {
+                    ApiError::bad_request("invalid_json", "The body names a field more than once.")
+                }
+                Category::Data => {
+                    ApiError::bad_request("invalid_request", "The body must be a JSON object.")
+                }
+                _ => ApiError::bad_request(
+                    "invalid_json",
+                    format!(
+                        "The body is not valid JSON (line {}, column {}).",
+                        e.line(),
+                        e.column()
+                    ),
+                ),
+            }
+        })
+}
 
-    match value {
-        Value::Object(map) => Ok(JsonObject(map)),
-        _ => Err(ApiError::bad_request(
-            "invalid_request",
-            "The body must be a JSON object.",
-        )),
+const DUPLICATE_KEY: &str = "duplicate key";
+
+/// A JSON object whose keys are all different. serde_json keeps the last of repeated keys;
+/// refusing them instead means no proxy or log that reads the first one sees other values.
+struct UniqueKeys(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Keys;
+
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = UniqueKeys;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UniqueKeys, A::Error> {
+                let mut object = Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if object.contains_key(&key) {
+                        return Err(serde::de::Error::custom(DUPLICATE_KEY));
+                    }
+                    let value = map.next_value::<Value>()?;
+                    object.insert(key, value);
+                }
+                Ok(UniqueKeys(object))
+            }
+        }
+
+        deserializer.deserialize_map(Keys)
     }
 }
 
@@ -137,6 +192,10 @@ impl JsonObject {
     pub fn allow_only(&self, allowed: &[&str]) -> Result<(), ApiError> {
         match self.0.keys().find(|key| !allowed.contains(&key.as_str())) {
             None => Ok(()),
+            Some(_) if allowed.is_empty() => Err(ApiError::bad_request(
+                "unknown_field",
+                "This endpoint takes no fields: send an empty body or {}.",
+            )),
             Some(unknown) => {
                 let shown: String = unknown.chars().take(40).collect();
                 Err(ApiError::bad_request(

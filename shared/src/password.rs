@@ -2,14 +2,18 @@
 //!
 //! A password is the only factor, so the rules favour length over composition: 15 to 128
 //! characters of anything, minus the common ones and ones built from the email address or the
-//! product's name. Passwords are NFKC-normalised first, so the same characters typed on two
-//! keyboards give the same hash.
+//! product's name. Length is counted on the NFC form (what a person sees as characters); the
+//! other rules and the hash use the NFKC form, so the same characters typed on two keyboards
+//! give the same hash.
 //!
 //! Hashing is deliberately slow and so runs on the blocking pool, off the async executor.
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
 use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::ApiError;
@@ -60,8 +64,11 @@ fn hasher() -> Argon2<'static> {
 
 /// Checks a new password against the rules; the error says which rule, never the password.
 pub fn check_new_password(password: &str, email: &str) -> Result<(), ApiError> {
+    // Length counts what the user typed as characters: canonically composed (NFC), so an "é"
+    // sent as "e" plus an accent counts once, and a compatibility character such as U+FDFA,
+    // which NFKC expands into many, counts once too.
+    let length = password.nfc().count();
     let password = normalise(password);
-    let length = password.chars().count();
     let weak = |message: &'static str| ApiError::bad_request("weak_password", message);
 
     if length < MIN_PASSWORD_CHARS {
@@ -93,11 +100,28 @@ pub fn check_new_password(password: &str, email: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+fn common_passwords() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        COMMON_PASSWORDS
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .collect()
+    })
+}
+
+/// True for a common password, or two of them joined (`password` + `12345678`), ignoring
+/// symbols at either end (`Password12345678!`).
 fn is_common(lower: &str) -> bool {
-    COMMON_PASSWORDS
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .any(|common| common == lower)
+    let common = common_passwords();
+    let core = lower.trim_matches(|c: char| !c.is_alphanumeric());
+    [lower, core].into_iter().any(|candidate| {
+        common.contains(candidate)
+            || candidate
+                .char_indices()
+                .skip(1)
+                .any(|(i, _)| common.contains(&candidate[..i]) && common.contains(&candidate[i..]))
+    })
 }
 
 /// True for few distinct characters, or one chunk repeated (`abcabcabc…`, `passwordpassword`).
@@ -137,11 +161,14 @@ fn is_built_from(lower: &str, email: &str) -> bool {
     parts.retain(|p| p.chars().count() >= 3);
     parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
 
-    let mut rest = alnum(lower);
+    let letters = alnum(lower);
+    let mut rest = letters.clone();
     for part in &parts {
         rest = rest.replace(part.as_str(), "");
     }
-    rest.chars().count() < 8
+    // Only a password that contained those parts is "built from" them; one with few letters
+    // or digits to begin with (emoji, say) is judged by the other rules.
+    rest.len() < letters.len() && rest.chars().count() < 8
 }
 
 /// Hashes a password with Argon2id on the blocking pool, giving a PHC string.
@@ -243,6 +270,48 @@ mod tests {
             assert_eq!(err.code(), "weak_password");
             assert!(!err.message().contains(password));
         }
+    }
+
+    #[test]
+    fn two_common_passwords_joined_are_still_common() {
+        for password in [
+            "password12345678",
+            "qwertyuiopasdfgh",
+            "Password12345678!",
+            "iloveyouiloveyou1",
+        ] {
+            let err = check_new_password(password, EMAIL).expect_err(password);
+            assert!(
+                err.message().contains("common"),
+                "{password}: {}",
+                err.message()
+            );
+        }
+    }
+
+    #[test]
+    fn length_counts_composed_characters() {
+        // 50 consonants each followed by "e" and a combining accent: 150 code points, 100
+        // characters once composed, so within the limit.
+        let decomposed: String = "bcdfgh"
+            .chars()
+            .cycle()
+            .take(50)
+            .flat_map(|c| [c, 'e', '\u{301}'])
+            .collect();
+        assert_eq!(decomposed.chars().count(), 150);
+        assert!(check_new_password(&decomposed, EMAIL).is_ok());
+        // U+FDFA is one character, though NFKC expands it to eighteen: eight of them and a
+        // few words are well within 128 characters.
+        let ligatures = format!("{} and a few words", "\u{FDFA}".repeat(8));
+        assert!(normalise(&ligatures).chars().count() > 128);
+        assert!(check_new_password(&ligatures, EMAIL).is_ok());
+    }
+
+    #[test]
+    fn a_password_without_letters_is_not_called_built_from_the_email() {
+        let emoji = "🦊🐙🦉🐢🦋🐝🐞🦀🐬🦔🦒🦓🐧🦜🐳";
+        assert!(check_new_password(emoji, EMAIL).is_ok());
     }
 
     #[test]

@@ -175,6 +175,14 @@ where
     }
 }
 
+/// Whether a write failed only because its condition did not hold.
+fn is_condition_failure<E>(err: &SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    err.code() == Some("ConditionalCheckFailedException")
+}
+
 fn decode<T: for<'de> Deserialize<'de>>(
     item: std::collections::HashMap<String, AttributeValue>,
 ) -> Result<T, ApiError> {
@@ -466,64 +474,71 @@ impl Store {
         output.item.map(decode).transpose()
     }
 
-    /// Counts one failed sign-in: in the current window if it is still open, else in a new one
-    /// starting `now`. Both branches are conditional, so concurrent failures are all counted.
-    pub async fn record_failed_login(
+    /// Counts one sign-in attempt for `email` and returns the count in its window: the current
+    /// window if it is still open, else a new one starting `now`. Attempts are counted before
+    /// the password is checked, so that concurrent guesses cannot all slip in under the limit.
+    /// Every write is conditional, so concurrent attempts are each counted once.
+    pub async fn count_login_attempt(
         &self,
         email: &str,
         now: i64,
         window: i64,
-    ) -> Result<(), ApiError> {
-        let counted = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", throttle_key(email))
-            .update_expression(
-                "SET failures = if_not_exists(failures, :zero) + :one, \
-                 window_start = if_not_exists(window_start, :now), \
-                 expires_at = if_not_exists(expires_at, :expires)",
-            )
-            .condition_expression("attribute_not_exists(pk) OR window_start > :cutoff")
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":expires", n(now + window))
-            .expression_attribute_values(":cutoff", n(now - window))
-            .send()
-            .await;
-        match counted {
-            Ok(_) => return Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-            Err(err) => return Err(store_error(err)),
-        }
-
-        // The old window has closed: start a new one, unless a concurrent failure just did.
-        let restarted = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", throttle_key(email))
-            .item("failures", n(1))
-            .item("window_start", n(now))
-            .item("expires_at", n(now + window))
-            .condition_expression("window_start <= :cutoff")
-            .expression_attribute_values(":cutoff", n(now - window))
-            .send()
-            .await;
-        match restarted {
-            Err(err)
-                if !err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(store_error(err))
+    ) -> Result<ThrottleRecord, ApiError> {
+        // Two rounds suffice: a round only fails when another attempt moved the window.
+        for _ in 0..3 {
+            let counted = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", throttle_key(email))
+                .update_expression(
+                    "SET failures = if_not_exists(failures, :zero) + :one, \
+                     window_start = if_not_exists(window_start, :now), \
+                     expires_at = if_not_exists(expires_at, :expires)",
+                )
+                .condition_expression("attribute_not_exists(pk) OR window_start > :cutoff")
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":expires", n(now + window))
+                .expression_attribute_values(":cutoff", n(now - window))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .send()
+                .await;
+            match counted {
+                Ok(output) => return decode(output.attributes.unwrap_or_default()),
+                Err(err) if is_condition_failure(&err) => {}
+                Err(err) => return Err(store_error(err)),
             }
-            _ => Ok(()),
+
+            // The old window has closed: start a new one, unless another attempt just did.
+            let restarted = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", throttle_key(email))
+                .item("failures", n(1))
+                .item("window_start", n(now))
+                .item("expires_at", n(now + window))
+                .condition_expression("attribute_not_exists(pk) OR window_start <= :cutoff")
+                .expression_attribute_values(":cutoff", n(now - window))
+                .send()
+                .await;
+            match restarted {
+                Ok(_) => {
+                    return Ok(ThrottleRecord {
+                        failures: 1,
+                        window_start: now,
+                    });
+                }
+                Err(err) if is_condition_failure(&err) => {}
+                Err(err) => return Err(store_error(err)),
+            }
         }
+        Err(ApiError::unavailable(
+            "store_unavailable",
+            "Too many sign-ins at once for this account. Try again shortly.",
+        ))
     }
 
     /// Forgets the failed sign-ins of `email`.

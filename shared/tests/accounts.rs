@@ -149,6 +149,43 @@ async fn bad_registrations_are_refused_with_a_clear_code_and_nothing_is_stored()
 }
 
 #[tokio::test]
+async fn a_field_sent_twice_is_refused_rather_than_guessed() {
+    let app = app().await;
+    let (first, second) = (unique_email("first"), unique_email("second"));
+    let body = format!(r#"{{"email": "{first}", "email": "{second}", "password": "{PASSWORD}"}}"#);
+    let response = call(&app, register, post("/api/register", &body)).await;
+    assert_eq!(
+        (response.status().as_u16(), error_code(&response).as_str()),
+        (400, "invalid_json")
+    );
+    for email in [first, second] {
+        assert!(app.store.user(&email).await.expect("read").is_none());
+    }
+}
+
+#[tokio::test]
+async fn only_utf8_json_is_accepted() {
+    let app = app().await;
+    for (content_type, status) in [
+        ("application/json; charset=latin1", 415),
+        ("application/json; charset=\"UTF-8\"", 201),
+        ("APPLICATION/JSON;charset=utf-8", 201),
+    ] {
+        let mut req = post(
+            "/api/register",
+            &credentials_body(&unique_email("charset"), PASSWORD),
+        );
+        req.headers_mut()
+            .insert(CONTENT_TYPE, content_type.parse().expect("header"));
+        assert_eq!(
+            call(&app, register, req).await.status(),
+            status,
+            "{content_type}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn oversized_bodies_are_refused_before_any_work() {
     let app = app().await;
     let huge = credentials_body(&unique_email("huge"), &"x".repeat(1_000_000));
@@ -368,6 +405,20 @@ async fn logout_revokes_the_session_so_a_replayed_cookie_is_refused() {
         (401, "not_signed_in")
     );
 
+    // Logout takes no fields, and says so.
+    let response = call(
+        &app,
+        logout,
+        with_cookie(post("/api/logout", r#"{"x": 1}"#), &cookie),
+    )
+    .await;
+    assert_eq!(error_code(&response), "unknown_field");
+    assert!(
+        json(&response)["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no fields"))
+    );
+
     // Logging out again, or with no session at all, is still a clean 204.
     assert_eq!(
         call(&app, logout, with_cookie(post("/api/logout", ""), &cookie))
@@ -541,6 +592,77 @@ async fn ten_failed_logins_lock_the_account_for_the_window_whatever_the_address(
     assert!(
         app.store.throttle(&email).await.expect("read").is_none(),
         "success resets the count"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_guesses_cannot_slip_past_the_limit() {
+    let app = app().await;
+    let (email, _) = signed_in_user(&app, "burst").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let (app, body) = (
+            Arc::clone(&app),
+            credentials_body(&email, &format!("guess number {i} is wrong")),
+        );
+        tasks.spawn(async move {
+            call(&app, login, post("/api/login", &body))
+                .await
+                .status()
+                .as_u16()
+        });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = tasks.join_next().await {
+        statuses.push(status.expect("task"));
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        30,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_password_sent_decomposed_signs_in_as_it_registered() {
+    let app = app().await;
+    let email = unique_email("nfd");
+    // 150 code points, 100 characters once the accents are composed.
+    let password: String = "bcdfgh"
+        .chars()
+        .cycle()
+        .take(50)
+        .flat_map(|c| [c, 'e', '\u{301}'])
+        .collect();
+    let body = credentials_body(&email, &password);
+    assert_eq!(
+        call(&app, register, post("/api/register", &body))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        call(&app, login, post("/api/login", &body)).await.status(),
+        200
+    );
+
+    // The composed form of the same characters is the same password.
+    let composed: String =
+        unicode_normalization::UnicodeNormalization::nfc(password.as_str()).collect();
+    assert_eq!(
+        call(
+            &app,
+            login,
+            post("/api/login", &credentials_body(&email, &composed))
+        )
+        .await
+        .status(),
+        200
     );
 }
 

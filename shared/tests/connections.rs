@@ -175,6 +175,38 @@ async fn credentials_need_a_session() {
 }
 
 #[tokio::test]
+async fn a_stranger_gets_401_whatever_the_body() {
+    let app = app().await;
+    let cases = [
+        (
+            post("/api/credentials", r#"{"nonsense": true}"#),
+            "credentials",
+        ),
+        (
+            post("/api/buckets/select", r#"{"bucket": "Not_A_Bucket"}"#),
+            "select",
+        ),
+        (
+            post(
+                "/api/buckets/select",
+                r#"{"bucket": "ok-name", "prefix": "../x"}"#,
+            ),
+            "select",
+        ),
+    ];
+    for (req, endpoint) in cases {
+        let response = match endpoint {
+            "credentials" => call(&app, credentials, req).await,
+            _ => call(&app, buckets_select, req).await,
+        };
+        assert_eq!(
+            (response.status().as_u16(), error_code(&response).as_str()),
+            (401, "not_signed_in")
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_failed_replacement_leaves_the_old_connection_intact() {
     let app = app().await;
     let (email, cookie) = signed_in_user(&app, "keep").await;
@@ -280,6 +312,13 @@ async fn roles_that_do_not_protect_against_the_confused_deputy_are_refused() {
 
     let open_role = create_role(None);
     let response = submit(&app, &cookie, json!({"role_arn": open_role})).await;
+    assert_eq!(
+        (response.status().as_u16(), error_code(&response).as_str()),
+        (400, "role_trust_too_broad")
+    );
+
+    let wildcard_role = create_role_for_any_external_id();
+    let response = submit(&app, &cookie, json!({"role_arn": wildcard_role})).await;
     assert_eq!(
         (response.status().as_u16(), error_code(&response).as_str()),
         (400, "role_trust_too_broad")

@@ -147,6 +147,11 @@ pub fn create_role(external_id: Option<&str>) -> String {
     }
 }
 
+/// Creates a role whose trust policy accepts any external id at all (`StringLike "*"`).
+pub fn create_role_for_any_external_id() -> String {
+    stack(&["role", "--any-external-id"])
+}
+
 /// Creates an empty table with Trailport's schema; returns its name.
 pub fn create_table(tag: &str) -> String {
     stack(&[

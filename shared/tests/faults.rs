@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use common::*;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use trailport::App;
 use trailport::api::{credentials, login, me, register};

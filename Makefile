@@ -1,6 +1,6 @@
 # Trailport's entry points. Each target installs what it needs on first use.
 
-.PHONY: dev test demo-role sam-build clean
+.PHONY: dev test demo-role sam-build fuzz clean
 
 ## Run the whole service locally with a seeded demo account at http://127.0.0.1:9000/api/...
 dev:
@@ -21,3 +21,7 @@ clean:
 ## Build every function for Lambda (arm64, release) with `sam build` and check the artifacts.
 sam-build:
 	scripts/sam-build.sh
+
+## The full schemathesis run (5,000+ requests); writes bench/fuzz-result.txt.
+fuzz:
+	scripts/fuzz.sh

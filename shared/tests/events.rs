@@ -95,6 +95,22 @@ async fn a_base64_body_is_decoded() {
 }
 
 #[tokio::test]
+async fn a_body_that_is_not_utf8_is_a_400_not_a_crash() {
+    let app = app().await;
+    let text = std::fs::read_to_string(format!("{ROOT}edge/base64-body.json")).expect("fixture");
+    let mut fixture: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    // API Gateway base64-encodes a body that is not valid text, as here.
+    fixture["body"] = STANDARD.encode([b'{', 0xff, 0xfe, b'}']).into();
+    let request = lambda_http::request::from_str(&fixture.to_string()).expect("parses");
+
+    let response = call(&app, register, request).await;
+    assert_eq!(
+        (response.status().as_u16(), error_code(&response).as_str()),
+        (400, "invalid_json")
+    );
+}
+
+#[tokio::test]
 async fn content_type_parameters_are_accepted_and_a_missing_type_is_415() {
     let app = app().await;
     let response = call(

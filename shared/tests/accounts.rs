@@ -245,11 +245,15 @@ async fn state_changes_must_be_json_from_an_allowed_origin() {
 }
 
 #[tokio::test]
-async fn a_wrong_method_is_405_with_allow() {
+async fn a_wrong_method_is_405_with_allow_and_changes_nothing() {
     let app = app().await;
-    let response = call(&app, register, get("/api/register")).await;
+    let email = unique_email("get");
+    let mut req = post("/api/register", &credentials_body(&email, PASSWORD));
+    *req.method_mut() = lambda_http::http::Method::GET;
+    let response = call(&app, register, req).await;
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers().get(ALLOW).expect("Allow"), "POST");
+    assert!(app.store.user(&email).await.expect("read").is_none());
     assert_eq!(call(&app, me, post("/api/me", "{}")).await.status(), 405);
 }
 

@@ -14,6 +14,8 @@ from pathlib import Path
 API = os.environ["TRAILPORT_API"]
 STATE = json.loads((Path(os.environ["TRAILPORT_STATE_DIR"]) / "state.json").read_text())
 PASSWORD = "e2e " + secrets.token_hex(12)
+# Every response of this module, as text, for the leak check at the end.
+SEEN = []
 
 
 def request(method, path, body=None, cookie=None, content_type="application/json"):
@@ -29,6 +31,9 @@ def request(method, path, body=None, cookie=None, content_type="application/json
             status, headers, raw = resp.status, resp.headers, resp.read()
     except urllib.error.HTTPError as err:
         status, headers, raw = err.code, err.headers, err.read()
+    # The login's own Set-Cookie carries the token by design; everything else is checked.
+    shown = [f"{k}: {v}" for k, v in headers.items() if not (path == "/api/login" and k.lower() == "set-cookie")]
+    SEEN.append("\n".join(shown) + "\n" + raw.decode(errors="replace"))
     return status, headers, (json.loads(raw) if raw else None)
 
 
@@ -76,10 +81,23 @@ def test_register_login_connect_choose_and_logout():
     status, _, body = request("GET", "/api/me", cookie=cookie)
     assert status == 401 and body["error"]["code"] == "not_signed_in"
 
-    # Nothing secret reached the functions' logs.
+    # No secret reached a response or the functions' logs: the passwords, the customer's
+    # secret key, the session token, and the service's own keys.
     logs = Path(os.environ["TRAILPORT_LOGS"]).read_text()
-    for secret_value in (PASSWORD, secret, cookie.split("=", 1)[1]):
-        assert secret_value not in logs
+    token = cookie.split("=", 1)[1]
+    secrets_used = {
+        "password": PASSWORD,
+        "customer secret key": secret,
+        "session token": token,
+        "session token signature": token.rsplit(".", 1)[1],
+        "SECRET_KEY": os.environ["SECRET_KEY"],
+        "CREDENTIALS_ENCRYPTION_KEY": os.environ["CREDENTIALS_ENCRYPTION_KEY"],
+        "the service's AWS secret": os.environ["AWS_SECRET_ACCESS_KEY"],
+    }
+    for name, value in secrets_used.items():
+        assert value not in logs, f"{name} is in the log"
+        for response in SEEN:
+            assert value not in response, f"{name} is in a response"
 
 
 def test_errors_are_json_with_stable_codes():

@@ -1,6 +1,6 @@
 # Trailport's entry points. Each target installs what it needs on first use.
 
-.PHONY: dev test demo-role sam-build fuzz clean
+.PHONY: dev test demo-role sam-build fuzz bench clean
 
 ## Run the whole service locally with a seeded demo account at http://127.0.0.1:9000/api/...
 dev:
@@ -25,3 +25,7 @@ sam-build:
 ## The full schemathesis run (5,000+ requests); writes bench/fuzz-result.txt.
 fuzz:
 	scripts/fuzz.sh
+
+## Run the benchmarks in bench/ and write bench/results.md.
+bench:
+	scripts/bench.sh

@@ -16,4 +16,5 @@ cargo build --workspace --quiet
 start_watch 3000
 mkdir -p bench
 python tests/fuzz/run.py --api "http://127.0.0.1:$API_PORT" --state "$stack_state" \
-  --logs "$stack_state/watch.log" --examples "${EXAMPLES:-450}" --report bench/fuzz-result.txt
+  --logs "$stack_state/watch.log" --examples "${EXAMPLES:-450}" --min-requests 5000 \
+  --report bench/fuzz-result.txt

@@ -1,10 +1,11 @@
 """Fuzzes the running API with schemathesis, from openapi.yaml.
 
-    run.py --api URL --state DIR --logs FILE --examples N [--report FILE]
+    run.py --api URL --state DIR --logs FILE --examples N [--min-requests M] [--report FILE]
 
 It signs a fuzz user in (connected to the demo account, so the signed-in endpoints do real
-work), runs every operation but logout with that session, then logout on its own (it ends
-the session). It counts the requests the functions answered from their log, writes a
+work), runs every operation but logout with that session (in rounds with successive seeds
+until the functions have answered --min-requests), then logout on its own (it ends the
+session). It counts the requests the functions answered from their log, writes a
 one-paragraph result to --report, and exits non-zero on any failure.
 """
 
@@ -36,7 +37,7 @@ def answered(logs):
     return sum(1 for line in Path(logs).read_text(errors="replace").splitlines() if ANSWER.search(line))
 
 
-def schemathesis(args, token, operations, examples):
+def schemathesis(args, token, operations, examples, seed):
     env = dict(os.environ, SCHEMATHESIS_HOOKS="hooks", PYTHONPATH=str(Path(__file__).parent))
     config = Path(args.state) / "schemathesis.toml"
     config.write_text('[auth.openapi.session]\napi_key = "${TRAILPORT_SESSION_TOKEN}"\n')
@@ -44,7 +45,7 @@ def schemathesis(args, token, operations, examples):
     command = [
         "schemathesis", "--config-file", str(config), "run", str(ROOT / "openapi.yaml"),
         "--url", args.api, "--checks", "all", "--exclude-checks", CHECKS_OFF,
-        "--max-examples", str(examples), "--seed", str(args.seed), "--workers", "1",
+        "--max-examples", str(examples), "--seed", str(seed), "--workers", "1",
         "--generation-codec", "utf-8",
     ] + operations
     print("$", " ".join(command), flush=True)
@@ -58,6 +59,7 @@ def main():
     parser.add_argument("--logs", required=True)
     parser.add_argument("--examples", type=int, required=True)
     parser.add_argument("--seed", type=int, default=20261203)
+    parser.add_argument("--min-requests", type=int, default=0)
     parser.add_argument("--report")
     args = parser.parse_args()
 
@@ -76,16 +78,21 @@ def main():
     req.add_header("Cookie", cookie.split(";")[0])
     urllib.request.urlopen(req, timeout=60)
 
+    # Rounds with successive seeds until enough requests were made (one round by default).
     before = answered(args.logs)
-    main_rc = schemathesis(args, token, ["--exclude-operation-id", "logout"], args.examples)
-    logout_rc = schemathesis(args, token, ["--include-operation-id", "logout"], args.examples)
+    passed, seeds = True, []
+    for seed in range(args.seed, args.seed + 10):
+        seeds.append(seed)
+        passed &= schemathesis(args, token, ["--exclude-operation-id", "logout"], args.examples, seed) == 0
+        if answered(args.logs) - before >= args.min_requests:
+            break
+    passed &= schemathesis(args, token, ["--include-operation-id", "logout"], args.examples, args.seed) == 0
     requests = answered(args.logs) - before
-    passed = main_rc == 0 and logout_rc == 0
 
     summary = (
-        f"{datetime.now(timezone.utc):%Y-%m-%d}: schemathesis {args.examples} examples per "
-        f"operation, seed {args.seed}: {requests} requests answered by the functions, "
-        f"{'no failures' if passed else 'FAILURES (see the output above)'}."
+        f"{datetime.now(timezone.utc):%Y-%m-%d}: schemathesis, {args.examples} examples per "
+        f"operation, seeds {seeds[0]}..{seeds[-1]}: {requests} requests answered by the "
+        f"functions, {'no failures' if passed else 'FAILURES (see the output above)'}."
     )
     print(summary)
     if args.report:

@@ -265,31 +265,47 @@ fn granted() -> BTreeMap<String, BTreeSet<String>> {
             .as_str()
             .expect("Binary")
             .to_owned();
-        let mut actions = BTreeSet::new();
-        for policy in resource["Properties"]["Policies"]
-            .as_vec()
-            .into_iter()
-            .flatten()
-        {
-            for statement in policy["Statement"]
-                .as_vec()
-                .expect("inline statements only")
-            {
-                assert_eq!(statement["Effect"].as_str(), Some("Allow"));
-                let listed = match &statement["Action"] {
-                    Yaml::Array(list) => list
-                        .iter()
-                        .filter_map(|a| a.as_str())
-                        .map(str::to_owned)
-                        .collect(),
-                    Yaml::String(one) => vec![one.clone()],
-                    other => panic!("unexpected Action {other:?}"),
-                };
-                actions.extend(listed.into_iter().map(|a| {
-                    let (service, name) = a.split_once(':').expect("service:Action");
-                    format!("{}:{name}", service.to_lowercase())
-                }));
+        // A function either has its own inline policies, or runs as a role of the template
+        // (`Role: !GetAtt Name.Arn`), whose policies are then what it is granted.
+        let statements: Vec<&Yaml> = match resource["Properties"]["Role"].as_str() {
+            Some(role) => {
+                let name = role.trim_end_matches(".Arn");
+                let role = &resources[&Yaml::String(name.to_owned())];
+                assert_eq!(role["Type"].as_str(), Some("AWS::IAM::Role"), "{name}");
+                role["Properties"]["Policies"]
+                    .as_vec()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|p| {
+                        p["PolicyDocument"]["Statement"]
+                            .as_vec()
+                            .expect("statements")
+                    })
+                    .collect()
             }
+            None => resource["Properties"]["Policies"]
+                .as_vec()
+                .into_iter()
+                .flatten()
+                .flat_map(|p| p["Statement"].as_vec().expect("inline statements only"))
+                .collect(),
+        };
+        let mut actions = BTreeSet::new();
+        for statement in statements {
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+            let listed = match &statement["Action"] {
+                Yaml::Array(list) => list
+                    .iter()
+                    .filter_map(|a| a.as_str())
+                    .map(str::to_owned)
+                    .collect(),
+                Yaml::String(one) => vec![one.clone()],
+                other => panic!("unexpected Action {other:?}"),
+            };
+            actions.extend(listed.into_iter().map(|a| {
+                let (service, name) = a.split_once(':').expect("service:Action");
+                format!("{}:{name}", service.to_lowercase())
+            }));
         }
         granted.insert(binary, actions);
     }

@@ -13,7 +13,7 @@ test:
 ## Create a demo role for a user of the running `make dev`: make demo-role EXTERNAL_ID=<id>
 demo-role:
 	@test -n "$(EXTERNAL_ID)" || { echo "usage: make demo-role EXTERNAL_ID=<external_id from GET /api/me>"; exit 2; }
-	.venv/bin/python local/stack.py role --state .local/dev --external-id "$(EXTERNAL_ID)"
+	@.venv/bin/python local/stack.py role --state .local/dev --external-id "$(EXTERNAL_ID)"
 
 clean:
 	rm -rf .local target

@@ -19,6 +19,8 @@ wrong keys and missing permissions really fail there.
         Creates another table like Trailport's, from template.yaml, for tests that need their own.
     stack.py free-port
         Prints a free TCP port on 127.0.0.1.
+    stack.py port-free PORT
+        Exits 0 if PORT on 127.0.0.1 is free, 1 if it is taken.
 """
 
 import argparse
@@ -26,6 +28,7 @@ import base64
 import gzip
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -60,6 +63,15 @@ S3_READ_POLICY = {
         }
     ],
 }
+
+
+def port_free(port):
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def free_port():
@@ -315,12 +327,19 @@ def _group_alive(pgid):
 
 
 def admin_iam(state_dir):
-    state = json.loads((Path(state_dir) / "state.json").read_text())
-    key_id, secret = state["admin"]
-    return state, client("iam", state["customer_endpoint"], key_id, secret)
+    state_file = Path(state_dir) / "state.json"
+    if not state_file.exists():
+        sys.exit(f"no local stack at {state_dir}: start it first (make dev)")
+    state = json.loads(state_file.read_text())
+    if not port_free(int(state["customer_endpoint"].rsplit(":", 1)[1])):
+        key_id, secret = state["admin"]
+        return state, client("iam", state["customer_endpoint"], key_id, secret)
+    sys.exit(f"the local stack at {state_dir} is not running: start it first (make dev)")
 
 
 def role(args):
+    if args.external_id and not re.fullmatch(r"[0-9a-f]{32}", args.external_id):
+        sys.exit("role: the external id is the 32 hex digits of \"external_id\" in GET /api/me")
     state, iam = admin_iam(args.state)
     statement = {
         "Effect": "Allow",
@@ -392,6 +411,10 @@ def main():
 
     p = sub.add_parser("free-port")
     p.set_defaults(func=lambda _: print(free_port()))
+
+    p = sub.add_parser("port-free")
+    p.add_argument("port", type=int)
+    p.set_defaults(func=lambda a: sys.exit(0 if port_free(a.port) else 1))
 
     args = parser.parse_args()
     if args.command == "role" and not (args.no_condition or args.any_external_id or args.external_id):

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 parser = argparse.ArgumentParser()
@@ -12,6 +13,10 @@ args = parser.parse_args()
 state = json.loads((Path(args.state) / "state.json").read_text())
 key_id, secret = state["demo"]
 api = args.api
+# The session cookie lives in a file only this user can read, inside the project.
+jar = Path(args.state).resolve() / "cookies.txt"
+jar.touch(mode=0o600)
+os.chmod(jar, 0o600)
 
 print(f"""
 Trailport is running at {api}/api/...
@@ -22,22 +27,23 @@ Demo customer account (moto, account 123456789012), IAM user demo-analyst:
 Its buckets: demo-cloudtrail-logs (CloudTrail logs), demo-org-trail (an organisation trail
 under the prefix security/, in eu-west-1) and demo-website-assets (no logs).
 
-Walk-through (curl keeps the session cookie in /tmp/trailport.cookies):
+Walk-through, in another terminal (curl keeps the session cookie in {jar}):
 
-  J='Content-Type: application/json'; C='-b /tmp/trailport.cookies -c /tmp/trailport.cookies'
+  curl -s -H 'Content-Type: application/json' -d '{{"email":"you@example.com","password":"correct horse battery staple"}}' {api}/api/register
+  curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -d '{{"email":"you@example.com","password":"correct horse battery staple"}}' {api}/api/login
+  curl -s -b {jar} -c {jar} {api}/api/me
+  curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -d '{{"access_key":"{key_id}","secret_key":"{secret}"}}' {api}/api/credentials
+  curl -s -b {jar} -c {jar} {api}/api/buckets
+  curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -d '{{"bucket":"demo-cloudtrail-logs"}}' {api}/api/buckets/select
+  curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -d '{{"bucket":"demo-org-trail"}}' {api}/api/buckets/select
 
-  curl -s -H "$J" -d '{{"email":"you@example.com","password":"correct horse battery staple"}}' {api}/api/register
-  curl -s $C -H "$J" -d '{{"email":"you@example.com","password":"correct horse battery staple"}}' {api}/api/login
-  curl -s $C {api}/api/me
-  curl -s $C -H "$J" -d '{{"access_key":"{key_id}","secret_key":"{secret}"}}' {api}/api/credentials
-  curl -s $C {api}/api/buckets
-  curl -s $C -H "$J" -d '{{"bucket":"demo-cloudtrail-logs"}}' {api}/api/buckets/select
-  curl -s $C -H "$J" -d '{{"bucket":"demo-org-trail","prefix":"security"}}' {api}/api/buckets/select
-  curl -s $C -H "$J" -X POST {api}/api/logout
-
-To connect with a role instead, create one that trusts Trailport for your external id (the
-"external_id" in GET /api/me), then send its ARN:
+To connect with a role instead, create one that trusts Trailport and requires your external
+id (the "external_id" in GET /api/me), then send the ARN it prints:
 
   make demo-role EXTERNAL_ID=<external_id>
-  curl -s $C -H "$J" -d '{{"role_arn":"<the ARN it printed>"}}' {api}/api/credentials
+  curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -d '{{"role_arn":"<the ARN>"}}' {api}/api/credentials
+
+Sign out; the old cookie stops working:
+
+  curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -X POST {api}/api/logout
 """)

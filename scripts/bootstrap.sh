@@ -13,11 +13,13 @@ fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv"
   python3 -m venv .venv
 fi
 
 stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ local/requirements.txt -nt "$stamp" ]; then
+  echo "bootstrap: installing local/requirements.txt into .venv (a minute or two, once)"
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r local/requirements.txt
   touch "$stamp"

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Request, Response, service_fn};
 use tracing::Instrument;
@@ -70,8 +70,27 @@ where
     .await
 }
 
-/// A function's whole `main`: sets up Lambda's log format, builds the app once (or stops with
-/// one log line naming the bad setting), then serves `handler` until the runtime ends.
+/// A function's whole `main`: builds the async runtime and runs [`serve`] on it.
+///
+/// The runtime has one thread for requests and one for blocking work (password hashing).
+/// Lambda sends an instance one request at a time, so more would only cost memory: each new
+/// thread that hashes gets its own allocator arena, which keeps Argon2's 19 MiB afterwards, and
+/// a handful of them would outgrow a 128 MB function.
+pub fn start<F, Fut>(endpoint: &'static str, handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(Arc<App>, Request) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = HandlerResult> + Send,
+{
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(1)
+        .thread_keep_alive(Duration::from_secs(24 * 3600))
+        .build()?
+        .block_on(serve(endpoint, handler))
+}
+
+/// Sets up Lambda's log format, builds the app once (or stops with one log line naming the bad
+/// setting), then serves `handler` until the runtime ends.
 pub async fn serve<F, Fut>(endpoint: &'static str, handler: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(Arc<App>, Request) -> Fut + Copy + Send + 'static,

@@ -1,6 +1,5 @@
 //! `POST /api/credentials`: see [`trailport::api::credentials`].
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), trailport::runtime::Error> {
-    trailport::runtime::serve("credentials", trailport::api::credentials).await
+fn main() -> Result<(), trailport::runtime::Error> {
+    trailport::runtime::start("credentials", trailport::api::credentials)
 }

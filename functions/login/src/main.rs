@@ -1,6 +1,5 @@
 //! `POST /api/login`: see [`trailport::api::login`].
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), trailport::runtime::Error> {
-    trailport::runtime::serve("login", trailport::api::login).await
+fn main() -> Result<(), trailport::runtime::Error> {
+    trailport::runtime::start("login", trailport::api::login)
 }

@@ -1,6 +1,5 @@
 //! `POST /api/logout`: see [`trailport::api::logout`].
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), trailport::runtime::Error> {
-    trailport::runtime::serve("logout", trailport::api::logout).await
+fn main() -> Result<(), trailport::runtime::Error> {
+    trailport::runtime::start("logout", trailport::api::logout)
 }

@@ -11,10 +11,11 @@ wrong keys and missing permissions really fail there.
         Stops the servers that `up` started, by their recorded PIDs.
     stack.py role --state DIR --external-id ID [--name NAME] [--no-condition | --any-external-id]
         Creates a role in the customer account that trusts Trailport's principal and may read
-        S3, requiring ID as sts:ExternalId (unless --no-condition, or --any-external-id which
+        S3 and CloudTrail, requiring ID as sts:ExternalId (unless --no-condition, or --any-external-id which
         accepts any id with StringLike "*"); prints its ARN.
-    stack.py user --state DIR --name NAME [--no-permissions]
-        Creates an IAM user with (or without) S3 read permissions; prints KEY_ID SECRET.
+    stack.py user --state DIR --name NAME [--no-permissions | --no-cloudtrail]
+        Creates an IAM user with S3 and CloudTrail read permissions (or none, or S3 alone);
+        prints KEY_ID SECRET.
     stack.py table --state DIR --name NAME
         Creates another table like Trailport's, from template.yaml, for tests that need their own.
     stack.py free-port
@@ -25,7 +26,6 @@ wrong keys and missing permissions really fail there.
 
 import argparse
 import base64
-import gzip
 import json
 import os
 import re
@@ -40,6 +40,8 @@ from pathlib import Path
 
 import boto3
 import yaml
+
+import trail_fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
@@ -58,7 +60,22 @@ S3_READ_POLICY = {
                 "s3:ListBucket",
                 "s3:GetObject",
                 "sts:GetCallerIdentity",
+                "cloudtrail:DescribeTrails",
+                "cloudtrail:GetTrailStatus",
             ],
+            "Resource": "*",
+        }
+    ],
+}
+
+# The same without CloudTrail's read actions: S3 works, trail discovery is denied.
+S3_ONLY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": [a for a in S3_READ_POLICY["Statement"][0]["Action"]
+                       if not a.startswith("cloudtrail:")],
             "Resource": "*",
         }
     ],
@@ -171,71 +188,6 @@ def create_user(iam, name, policy):
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
-def trail_record(event_name, source, region, when, error=None, identity_type="IAMUser"):
-    record = {
-        "eventVersion": "1.09",
-        "userIdentity": {
-            "type": identity_type,
-            "principalId": "AIDAEXAMPLEDEMO",
-            "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/demo-analyst",
-            "accountId": ACCOUNT_ID,
-        },
-        "eventTime": when,
-        "eventSource": source,
-        "eventName": event_name,
-        "awsRegion": region,
-        "sourceIPAddress": "203.0.113.10",
-        "userAgent": "aws-cli/2.15.0",
-        "requestParameters": None,
-        "responseElements": None,
-        "requestID": secrets.token_hex(8),
-        "eventID": secrets.token_hex(16),
-        "readOnly": True,
-        "eventType": "AwsApiCall",
-        "recipientAccountId": ACCOUNT_ID,
-    }
-    if error:
-        record["errorCode"] = error
-        record["errorMessage"] = "Access Denied"
-    return record
-
-
-def put_trail_file(s3, bucket, key, records):
-    body = gzip.compress(json.dumps({"Records": records}).encode())
-    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json", ContentEncoding="gzip")
-
-
-def seed_buckets(s3):
-    """A bucket of CloudTrail logs, an organisation trail under a custom prefix in another
-    region, and an unrelated bucket."""
-    s3.create_bucket(Bucket="demo-cloudtrail-logs")
-    base = f"AWSLogs/{ACCOUNT_ID}/CloudTrail/us-east-1/2026/12/03/"
-    for hour, events in [
-        ("0915", [("ConsoleLogin", "signin.amazonaws.com", None), ("ListBuckets", "s3.amazonaws.com", None)]),
-        ("1020", [("GetObject", "s3.amazonaws.com", "AccessDenied"), ("AssumeRole", "sts.amazonaws.com", None)]),
-    ]:
-        when = f"2026-12-03T{hour[:2]}:{hour[2:]}:00Z"
-        records = [trail_record(n, src, "us-east-1", when, err) for n, src, err in events]
-        put_trail_file(s3, "demo-cloudtrail-logs", f"{base}{ACCOUNT_ID}_CloudTrail_us-east-1_20261203T{hour}Z_demo{hour}.json.gz", records)
-    s3.put_object(
-        Bucket="demo-cloudtrail-logs",
-        Key=f"AWSLogs/{ACCOUNT_ID}/CloudTrail-Digest/us-east-1/2026/12/03/{ACCOUNT_ID}_CloudTrail-Digest_us-east-1_demo_us-east-1_20261203T1100Z.json.gz",
-        Body=gzip.compress(b'{"digestStartTime":"2026-12-03T10:00:00Z"}'),
-    )
-
-    s3.create_bucket(Bucket="demo-org-trail", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    for account in (ACCOUNT_ID, "210987654321"):
-        key = (
-            f"security/AWSLogs/o-a1b2c3d4e5/{account}/CloudTrail/eu-west-1/2026/12/03/"
-            f"{account}_CloudTrail_eu-west-1_20261203T1200Z_org.json.gz"
-        )
-        records = [trail_record("DescribeInstances", "ec2.amazonaws.com", "eu-west-1", "2026-12-03T12:00:00Z")]
-        put_trail_file(s3, "demo-org-trail", key, records)
-
-    s3.create_bucket(Bucket="demo-website-assets")
-    s3.put_object(Bucket="demo-website-assets", Key="index.html", Body=b"<h1>hello</h1>")
-
-
 def up(args):
     state_dir = Path(args.state).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -256,7 +208,13 @@ def up(args):
     admin = create_user(iam, "admin", {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
     service = create_user(iam, SERVICE_USER, {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]})
     demo = create_user(iam, "demo-analyst", S3_READ_POLICY)
-    seed_buckets(client("s3", customer_endpoint))
+    trail_fixtures.seed(
+        client("s3", customer_endpoint),
+        lambda region: boto3.client(
+            "cloudtrail", endpoint_url=customer_endpoint, region_name=region,
+            aws_access_key_id="seed", aws_secret_access_key="seed",
+        ),
+    )
 
     # From here on the customer's server checks every signature and policy.
     request = urllib.request.Request(
@@ -292,6 +250,7 @@ def up(args):
         "AWS_ENDPOINT_URL_S3": customer_endpoint,
         "AWS_ENDPOINT_URL_STS": customer_endpoint,
         "AWS_ENDPOINT_URL_IAM": customer_endpoint,
+        "AWS_ENDPOINT_URL_CLOUDTRAIL": customer_endpoint,
     }
     (state_dir / "env").write_text("".join(f"export {k}='{v}'\n" for k, v in env.items()))
     os.chmod(state_dir / "env", 0o600)
@@ -361,7 +320,7 @@ def role(args):
 
 def user(args):
     _, iam = admin_iam(args.state)
-    policy = None if args.no_permissions else S3_READ_POLICY
+    policy = S3_ONLY_POLICY if args.no_cloudtrail else S3_READ_POLICY
     if args.no_permissions:
         # Even a user with no S3 rights may ask STS who it is, as on AWS.
         policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]}
@@ -402,6 +361,7 @@ def main():
     p.add_argument("--state", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--no-permissions", action="store_true")
+    p.add_argument("--no-cloudtrail", action="store_true")
     p.set_defaults(func=user)
 
     p = sub.add_parser("table")

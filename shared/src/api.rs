@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use lambda_http::http::StatusCode;
 use lambda_http::http::header::SET_COOKIE;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -21,6 +21,8 @@ use crate::http::{check_cross_site, cookie, json_body, json_response, no_content
 use crate::password::{self, check_new_password};
 use crate::session::{clear_cookie, cookie_name, random_id, set_cookie};
 use crate::store::{BucketChoice, Connection, SessionRecord, UserRecord};
+use crate::trail_events::{self, Query};
+use crate::trails;
 
 /// What every handler returns.
 pub type HandlerResult = Result<Response<Body>, ApiError>;
@@ -195,7 +197,7 @@ pub async fn credentials(app: Arc<App>, req: Request) -> HandlerResult {
         .map(|r| r.trim().to_owned());
     let now = app.now();
 
-    let connection = match (access_key, secret_key, role_arn) {
+    let (connection, session) = match (access_key, secret_key, role_arn) {
         (Some(access_key_id), Some(secret), role_arn) => {
             check_access_key_id(&access_key_id)?;
             check_secret_key(secrecy::ExposeSecret::expose_secret(&secret))?;
@@ -203,14 +205,16 @@ pub async fn credentials(app: Arc<App>, req: Request) -> HandlerResult {
                 parse_role_arn(role_arn)?;
             }
             let identity = app.aws.check_keys(&access_key_id, &secret).await?;
-            Connection::AccessKey {
-                access_key_id,
+            let session = app.aws.session_for_keys(&access_key_id, &secret);
+            let connection = Connection::AccessKey {
                 secret_key_token: app.settings.vault.encrypt(&secret),
+                access_key_id,
                 account_id: identity.account_id,
                 arn: identity.arn,
                 role_arn,
                 connected_at: now,
-            }
+            };
+            (connection, session)
         }
         (None, None, Some(role_arn)) => {
             if !app.settings.allow_role_arn {
@@ -220,12 +224,13 @@ pub async fn credentials(app: Arc<App>, req: Request) -> HandlerResult {
                 ));
             }
             let account_id = parse_role_arn(&role_arn)?;
-            app.aws.check_role(&role_arn, &user.external_id).await?;
-            Connection::Role {
+            let session = app.aws.check_role(&role_arn, &user.external_id).await?;
+            let connection = Connection::Role {
                 role_arn,
                 account_id,
                 connected_at: now,
-            }
+            };
+            (connection, session)
         }
         _ => {
             return Err(ApiError::bad_request(
@@ -244,10 +249,13 @@ pub async fn credentials(app: Arc<App>, req: Request) -> HandlerResult {
         .await?;
 
     tracing::info!(user = %user.email, account = connection.account_id(), "connection saved");
-    Ok(json_response(
-        StatusCode::OK,
-        &ConnectionView::from(&connection),
-    ))
+    // The connection is saved whatever discovery finds: trails are a help in choosing the
+    // bucket, not a condition of connecting.
+    let discovery = trails::discover(&session, &[]).await;
+    let mut view =
+        serde_json::to_value(ConnectionView::from(&connection)).map_err(ApiError::internal)?;
+    view["trail_discovery"] = serde_json::to_value(&discovery).map_err(ApiError::internal)?;
+    Ok(json_response(StatusCode::OK, &view))
 }
 
 /// `GET /api/buckets`: the connected account's buckets, through its own credentials.
@@ -257,16 +265,21 @@ pub async fn buckets_list(app: Arc<App>, req: Request) -> HandlerResult {
     let user = current_user(&app, &req).await?;
     let connection = require_connection(&user)?;
 
-    let s3 = app
+    let session = app
         .aws
-        .s3_client(connection, &app.settings.vault, &user.external_id, None)
+        .session(connection, &app.settings.vault, &user.external_id)
         .await?;
-    let buckets: Vec<BucketSummary> = buckets::list(&s3).await?;
+    let mut buckets: Vec<BucketSummary> = buckets::list(&session.s3(None)).await?;
+    let mut regions: Vec<String> = buckets.iter().filter_map(|b| b.region.clone()).collect();
+    regions.sort();
+    regions.dedup();
+    let discovery = trails::discover(&session, &regions).await;
+    buckets::mark_trail_buckets(&mut buckets, &discovery);
     let selected = user.bucket.as_ref().map(|b| b.name.clone());
 
     Ok(json_response(
         StatusCode::OK,
-        &json!({ "buckets": buckets, "selected": selected }),
+        &json!({ "buckets": buckets, "selected": selected, "trail_discovery": discovery }),
     ))
 }
 
@@ -301,10 +314,11 @@ pub async fn buckets_select(app: Arc<App>, req: Request) -> HandlerResult {
     let owner = connection.account_id().to_owned();
     let vault = &app.settings.vault;
 
-    let s3 = app
+    let session = app
         .aws
-        .s3_client(connection, vault, &user.external_id, None)
+        .session(connection, vault, &user.external_id)
         .await?;
+    let s3 = session.s3(None);
     if !buckets::list(&s3).await?.iter().any(|b| b.name == name) {
         return Err(ApiError::not_found(
             "bucket_not_found",
@@ -313,10 +327,7 @@ pub async fn buckets_select(app: Arc<App>, req: Request) -> HandlerResult {
     }
 
     let region = buckets::region_of(&s3, &name, &owner).await?;
-    let regional = app
-        .aws
-        .s3_client(connection, vault, &user.external_id, Some(&region))
-        .await?;
+    let regional = session.s3(Some(&region));
     let layout = buckets::detect_layout(&regional, &name, &owner, prefix.as_deref()).await?;
 
     let choice = BucketChoice {
@@ -339,4 +350,55 @@ pub async fn buckets_select(app: Arc<App>, req: Request) -> HandlerResult {
         StatusCode::OK,
         &json!({ "bucket": name, "region": region, "prefix": prefix, "cloudtrail": layout }),
     ))
+}
+
+/// `GET /api/events`: the newest events of the chosen bucket's trail, filtered and paged.
+pub async fn events(app: Arc<App>, req: Request) -> HandlerResult {
+    require_method(&req, "GET")?;
+    check_cross_site(&req, &app.settings)?;
+    let user = current_user(&app, &req).await?;
+    let params = req.query_string_parameters();
+    let query = Query::parse(params.iter())?;
+
+    let connection = require_connection(&user)?;
+    let bucket = user
+        .bucket
+        .as_ref()
+        .filter(|b| b.account_id == connection.account_id())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "no_bucket_selected",
+                "Choose the bucket that holds your CloudTrail logs first \
+                 (POST /api/buckets/select).",
+            )
+        })?;
+
+    let session = app
+        .aws
+        .session(connection, &app.settings.vault, &user.external_id)
+        .await?;
+    let s3 = session.s3(Some(&bucket.region));
+    // A bucket chosen before its trail first delivered has no trail folders on record yet.
+    let prefixes = if bucket.trail_prefixes.is_empty() {
+        buckets::detect_layout(
+            &s3,
+            &bucket.name,
+            &bucket.account_id,
+            bucket.prefix.as_deref(),
+        )
+        .await?
+        .prefixes
+    } else {
+        bucket.trail_prefixes.clone()
+    };
+    let page = trail_events::page(&s3, &bucket.name, &bucket.account_id, &prefixes, &query).await?;
+
+    tracing::info!(
+        user = %user.email,
+        events = page.events.len(),
+        files = page.scanned.files,
+        skipped = page.scanned.skipped_files,
+        "events read"
+    );
+    Ok(json_response(StatusCode::OK, &page))
 }

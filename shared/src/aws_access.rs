@@ -223,8 +223,13 @@ impl CustomerAws {
     /// role that can be assumed without an external id, or with any other one (a trust policy
     /// with `StringLike sts:ExternalId "*"`, say), does not protect against the confused
     /// deputy problem.
-    pub async fn check_role(&self, role_arn: &str, external_id: &str) -> Result<(), ApiError> {
-        self.assume(role_arn, Some(external_id)).await?;
+    /// The session it returns acts as the role, for what the connection is checked for next.
+    pub async fn check_role(
+        &self,
+        role_arn: &str,
+        external_id: &str,
+    ) -> Result<CustomerSession, ApiError> {
+        let credentials = self.assume(role_arn, Some(external_id)).await?;
 
         let someone_elses = crate::session::random_id();
         for probe in [None, Some(someone_elses.as_str())] {
@@ -241,17 +246,17 @@ impl CustomerAws {
                 Err(err) => return Err(err),
             }
         }
-        Ok(())
+        Ok(self.session_with(credentials))
     }
 
-    /// An S3 client acting as the stored connection, in `region` (or the default region).
-    pub async fn s3_client(
+    /// Credentials for acting through the stored connection for one request: the stored key,
+    /// decrypted, or the role, assumed once with the user's external id.
+    pub async fn session(
         &self,
         connection: &Connection,
         vault: &Vault,
         external_id: &str,
-        region: Option<&str>,
-    ) -> Result<aws_sdk_s3::Client, ApiError> {
+    ) -> Result<CustomerSession, ApiError> {
         let credentials = match connection {
             Connection::AccessKey {
                 access_key_id,
@@ -274,15 +279,20 @@ impl CustomerAws {
                     }
                 })?,
         };
+        Ok(self.session_with(credentials))
+    }
 
-        let region = region
-            .map(|r| Region::new(r.to_owned()))
-            .unwrap_or_else(|| self.region());
-        let config = aws_sdk_s3::config::Builder::from(&self.base)
-            .credentials_provider(credentials)
-            .region(region)
-            .build();
-        Ok(aws_sdk_s3::Client::from_conf(config))
+    /// A session for keys that were just checked, before they are stored.
+    pub fn session_for_keys(&self, access_key_id: &str, secret: &SecretString) -> CustomerSession {
+        self.session_with(static_credentials(access_key_id, secret))
+    }
+
+    fn session_with(&self, credentials: Credentials) -> CustomerSession {
+        CustomerSession {
+            base: self.base.clone(),
+            credentials,
+            default_region: self.region(),
+        }
     }
 
     fn region(&self) -> Region {
@@ -290,6 +300,48 @@ impl CustomerAws {
             .region()
             .cloned()
             .unwrap_or_else(|| Region::new(DEFAULT_REGION))
+    }
+}
+
+/// Acting in a customer's account for one request, with credentials obtained once: clients for
+/// any region share them, so a role is assumed once however many regions are reached.
+#[derive(Clone, Debug)]
+pub struct CustomerSession {
+    base: SdkConfig,
+    credentials: Credentials,
+    default_region: Region,
+}
+
+impl CustomerSession {
+    /// An S3 client in `region`, or in the default region for calls not tied to a bucket.
+    pub fn s3(&self, region: Option<&str>) -> aws_sdk_s3::Client {
+        let region = region.map_or_else(
+            || self.default_region.clone(),
+            |r| Region::new(r.to_owned()),
+        );
+        let config = aws_sdk_s3::config::Builder::from(&self.base)
+            .credentials_provider(self.credentials.clone())
+            .region(region)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// A CloudTrail client in `region`, or in the default region.
+    pub fn cloudtrail(&self, region: Option<&str>) -> aws_sdk_cloudtrail::Client {
+        let region = region.map_or_else(
+            || self.default_region.clone(),
+            |r| Region::new(r.to_owned()),
+        );
+        let config = aws_sdk_cloudtrail::config::Builder::from(&self.base)
+            .credentials_provider(self.credentials.clone())
+            .region(region)
+            .build();
+        aws_sdk_cloudtrail::Client::from_conf(config)
+    }
+
+    /// The region of calls that are not tied to a bucket.
+    pub fn default_region(&self) -> &str {
+        self.default_region.as_ref()
     }
 }
 

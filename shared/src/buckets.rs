@@ -13,9 +13,10 @@ use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 use crate::aws_access::{Step, aws_error};
 use crate::clock::rfc3339;
 use crate::error::ApiError;
+use crate::trails::{Discovery, Trail};
 
 /// The most listing calls one detection may make.
-const MAX_DETECTION_CALLS: usize = 40;
+const MAX_DETECTION_CALLS: usize = 60;
 /// The most top-level folders searched for a custom prefix when none is given.
 const MAX_ROOTS: i32 = 20;
 /// The most region look-ups one listing makes for buckets S3 listed without a region.
@@ -33,15 +34,64 @@ pub struct BucketSummary {
     pub created_at: Option<String>,
     /// Its region, when S3 says.
     pub region: Option<String>,
+    /// The trails that deliver to it, when trails were looked for.
+    pub trails: Vec<Trail>,
+}
+
+/// Marks each bucket with the trails that deliver to it, and puts those buckets first.
+pub fn mark_trail_buckets(buckets: &mut [BucketSummary], discovery: &Discovery) {
+    for bucket in buckets.iter_mut() {
+        bucket.trails = discovery.trails_for(&bucket.name).cloned().collect();
+    }
+    buckets.sort_by(|a, b| (a.trails.is_empty(), &a.name).cmp(&(b.trails.is_empty(), &b.name)));
 }
 
 /// What was found of CloudTrail in a bucket.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct TrailLayout {
     /// Whether any CloudTrail folder was found.
     pub found: bool,
     /// Each `…/CloudTrail/` prefix found, such as `AWSLogs/123456789012/CloudTrail/`.
     pub prefixes: Vec<String>,
+    /// The accounts whose events were found.
+    pub accounts: Vec<String>,
+    /// The regions whose events were found.
+    pub regions: Vec<String>,
+    /// The organisations (`o-…`) whose trails deliver here.
+    pub organization_ids: Vec<String>,
+    /// Whether log file integrity digests (`CloudTrail-Digest/`, which hold no events) were
+    /// found beside the logs.
+    pub digests: bool,
+}
+
+/// The last folder name of a `a/b/c/` prefix: `c`.
+pub(crate) fn last_folder(prefix: &str) -> &str {
+    prefix
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+}
+
+/// Whether a folder name is a 12-digit AWS account id.
+fn is_account_id(name: &str) -> bool {
+    name.len() == 12 && name.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether a folder name looks like an AWS region (`us-east-1`, `us-gov-west-1`, `cn-north-1`).
+pub fn is_region_name(name: &str) -> bool {
+    let mut parts = name.split('-');
+    let first = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    (2..=3).contains(&first.len())
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && rest.len() >= 2
+        && rest
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        && rest[..rest.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
 /// Checks `name` against S3's rules for general purpose bucket names.
@@ -122,6 +172,7 @@ pub async fn list(s3: &Client) -> Result<Vec<BucketSummary>, ApiError> {
                 name,
                 created_at: bucket.creation_date.map(|d| rfc3339(d.secs())),
                 region: bucket.bucket_region,
+                trails: Vec::new(),
             });
         }
     }
@@ -176,7 +227,8 @@ pub async fn region_of(s3: &Client, bucket: &str, owner: &str) -> Result<String,
     Ok(location_to_region(output.location_constraint))
 }
 
-fn bucket_error(err: ApiError) -> ApiError {
+/// Says which permission a refusal to read the bucket is about.
+pub(crate) fn bucket_error(err: ApiError) -> ApiError {
     if err.code() == "aws_access_denied" {
         ApiError::forbidden(
             "bucket_access_denied",
@@ -221,26 +273,45 @@ impl Walker<'_> {
             .collect())
     }
 
-    /// The CloudTrail folders under one `…/AWSLogs/` prefix.
+    /// The CloudTrail folders under one `…/AWSLogs/` prefix, with the accounts, regions and
+    /// organisations they show. An organisation trail writes `AWSLogs/o-<org id>/<account>/`,
+    /// and one created before organisation ids were added, `AWSLogs/<account>/`.
     async fn trails_under(
         &mut self,
         aws_logs: &str,
-        found: &mut Vec<String>,
+        layout: &mut TrailLayout,
     ) -> Result<(), ApiError> {
         for owner_folder in self.folders(aws_logs, 50).await? {
-            let last = owner_folder
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .unwrap_or_default();
-            let accounts = if last.starts_with("o-") {
+            let owner = last_folder(&owner_folder);
+            let accounts = if owner.starts_with("o-") {
+                layout.organization_ids.push(owner.to_owned());
                 self.folders(&owner_folder, 50).await?
             } else {
                 vec![owner_folder]
             };
             for account in accounts {
-                let services = self.folders(&account, 20).await?;
-                found.extend(services.into_iter().filter(|s| s.ends_with("/CloudTrail/")));
+                if !is_account_id(last_folder(&account)) {
+                    continue;
+                }
+                for service in self.folders(&account, 20).await? {
+                    match last_folder(&service) {
+                        "CloudTrail-Digest" => layout.digests = true,
+                        "CloudTrail" => {
+                            let regions = self.folders(&service, 50).await?;
+                            let regions: Vec<String> = regions
+                                .iter()
+                                .map(|r| last_folder(r).to_owned())
+                                .filter(|r| is_region_name(r))
+                                .collect();
+                            if !regions.is_empty() {
+                                layout.accounts.push(last_folder(&account).to_owned());
+                                layout.regions.extend(regions);
+                            }
+                            layout.prefixes.push(service);
+                        }
+                        _ => {}
+                    }
+                }
             }
         }
         Ok(())
@@ -261,21 +332,21 @@ pub async fn detect_layout(
         owner,
         calls: 0,
     };
-    let mut found = Vec::new();
+    let mut layout = TrailLayout::default();
 
     match prefix {
         Some(prefix) => {
             walker
-                .trails_under(&format!("{prefix}AWSLogs/"), &mut found)
+                .trails_under(&format!("{prefix}AWSLogs/"), &mut layout)
                 .await?
         }
         None => {
-            walker.trails_under("AWSLogs/", &mut found).await?;
-            if found.is_empty() {
+            walker.trails_under("AWSLogs/", &mut layout).await?;
+            if layout.prefixes.is_empty() {
                 for root in walker.folders("", MAX_ROOTS).await? {
                     if root != "AWSLogs/" {
                         walker
-                            .trails_under(&format!("{root}AWSLogs/"), &mut found)
+                            .trails_under(&format!("{root}AWSLogs/"), &mut layout)
                             .await?;
                     }
                 }
@@ -283,12 +354,17 @@ pub async fn detect_layout(
         }
     }
 
-    found.sort();
-    found.dedup();
-    Ok(TrailLayout {
-        found: !found.is_empty(),
-        prefixes: found,
-    })
+    for list in [
+        &mut layout.prefixes,
+        &mut layout.accounts,
+        &mut layout.regions,
+        &mut layout.organization_ids,
+    ] {
+        list.sort();
+        list.dedup();
+    }
+    layout.found = !layout.prefixes.is_empty();
+    Ok(layout)
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ pub mod rotation;
 pub mod runtime;
 pub mod session;
 pub mod store;
+pub mod trail_events;
+pub mod trails;
 pub mod vault;
 
 pub use app::App;

@@ -67,6 +67,18 @@ pub fn get(path: &str) -> Request {
         .expect("request")
 }
 
+/// A GET with query string parameters, as API Gateway hands them to the function.
+pub fn get_query(path: &str, params: &[(&str, &str)]) -> Request {
+    use lambda_http::RequestExt;
+    let mut map: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (name, value) in params {
+        map.entry((*name).to_owned())
+            .or_default()
+            .push((*value).to_owned());
+    }
+    get(path).with_query_string_parameters(map)
+}
+
 pub fn with_cookie(mut req: Request, cookie: &str) -> Request {
     req.headers_mut()
         .append(COOKIE, cookie.parse().expect("cookie header"));
@@ -171,6 +183,31 @@ pub fn create_user(name_tag: &str, s3_permissions: bool) -> (String, String) {
     let out = stack(&args);
     let (key, secret) = out.split_once(' ').expect("KEY SECRET");
     (key.to_owned(), secret.to_owned())
+}
+
+/// Creates an IAM user that may read S3 but not describe CloudTrail trails.
+pub fn create_user_without_cloudtrail(name_tag: &str) -> (String, String) {
+    let name = format!("{name_tag}-{}", &trailport::session::random_id()[..8]);
+    let out = stack(&["user", "--name", name.as_str(), "--no-cloudtrail"]);
+    let (key, secret) = out.split_once(' ').expect("KEY SECRET");
+    (key.to_owned(), secret.to_owned())
+}
+
+/// The events the local stack seeded into `bucket`, newest first, as local/trail_fixtures.py
+/// made them.
+pub fn seeded_events(bucket: &str) -> Vec<Value> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let output = Command::new("python")
+        .current_dir(root)
+        .args(["local/trail_fixtures.py", "events", bucket])
+        .output()
+        .expect("run local/trail_fixtures.py");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON")
 }
 
 /// The seeded demo user's keys.

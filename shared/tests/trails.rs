@@ -1,0 +1,358 @@
+//! Finding the account's trails, understanding each CloudTrail layout, and reading the chosen
+//! bucket's events, against the seeded local stack (see local/trail_fixtures.py).
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use serde_json::{Value, json};
+use trailport::api::{buckets_list, buckets_select, credentials, events};
+
+const TRAIL_BUCKET: &str = "demo-cloudtrail-logs";
+const ORG_BUCKET: &str = "demo-org-trail";
+
+async fn signed_in_with_demo_keys(tag: &str) -> (std::sync::Arc<trailport::App>, String) {
+    let app = app().await;
+    let (_, cookie) = signed_in_user(&app, tag).await;
+    connect_demo_keys(&app, &cookie).await;
+    (app, cookie)
+}
+
+async fn select(app: &std::sync::Arc<trailport::App>, cookie: &str, bucket: &str) -> Value {
+    let body = json!({ "bucket": bucket }).to_string();
+    let response = call(
+        app,
+        buckets_select,
+        with_cookie(post("/api/buckets/select", &body), cookie),
+    )
+    .await;
+    assert_eq!(response.status(), 200, "{:?}", json(&response));
+    json(&response)
+}
+
+async fn events_page(
+    app: &std::sync::Arc<trailport::App>,
+    cookie: &str,
+    params: &[(&str, &str)],
+) -> (u16, Value) {
+    let response = call(
+        app,
+        events,
+        with_cookie(get_query("/api/events", params), cookie),
+    )
+    .await;
+    (response.status().as_u16(), json(&response))
+}
+
+fn ids(events: &Value) -> Vec<String> {
+    events
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["event_id"].as_str().expect("event_id").to_owned())
+        .collect()
+}
+
+fn seeded_ids(bucket: &str, keep: impl Fn(&Value) -> bool) -> Vec<String> {
+    seeded_events(bucket)
+        .into_iter()
+        .filter(|e| keep(e))
+        .map(|e| e["eventID"].as_str().expect("eventID").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn connecting_reports_the_accounts_trails() {
+    let app = app().await;
+    let (_, cookie) = signed_in_user(&app, "trails-connect").await;
+    let (key, secret) = demo_keys();
+    let body = json!({"access_key": key, "secret_key": secret}).to_string();
+    let response = call(
+        &app,
+        credentials,
+        with_cookie(post("/api/credentials", &body), &cookie),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+
+    let discovery = &json(&response)["trail_discovery"];
+    assert_eq!(discovery["status"], "ok");
+    assert_eq!(
+        discovery["trails"],
+        json!([
+            {"name": "management-events", "bucket": TRAIL_BUCKET, "home_region": "us-east-1",
+             "prefix": null, "organization": false, "multi_region": true, "logging": true},
+            {"name": "org-security", "bucket": ORG_BUCKET, "home_region": "eu-west-1",
+             "prefix": "security", "organization": true, "multi_region": true,
+             "logging": true},
+        ])
+    );
+}
+
+#[tokio::test]
+async fn the_listing_marks_the_buckets_trails_deliver_to_and_puts_them_first() {
+    let (app, cookie) = signed_in_with_demo_keys("trails-list").await;
+    let response = call(
+        &app,
+        buckets_list,
+        with_cookie(get("/api/buckets"), &cookie),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let body = json(&response);
+    assert_eq!(body["trail_discovery"]["status"], "ok");
+
+    let buckets = body["buckets"].as_array().expect("buckets");
+    let names: Vec<&str> = buckets.iter().filter_map(|b| b["name"].as_str()).collect();
+    assert_eq!(names, [TRAIL_BUCKET, ORG_BUCKET, "demo-website-assets"]);
+    assert_eq!(buckets[0]["trails"][0]["name"], "management-events");
+    assert_eq!(buckets[1]["trails"][0]["organization"], true);
+    assert_eq!(buckets[1]["trails"][0]["prefix"], "security");
+    assert_eq!(buckets[2]["trails"], json!([]));
+}
+
+#[tokio::test]
+async fn without_cloudtrail_permissions_the_listing_still_works_and_says_why() {
+    let app = app().await;
+    let (_, cookie) = signed_in_user(&app, "trails-denied").await;
+    let (key, secret) = create_user_without_cloudtrail("no-cloudtrail");
+    let body = json!({"access_key": key, "secret_key": secret}).to_string();
+    let connected = call(
+        &app,
+        credentials,
+        with_cookie(post("/api/credentials", &body), &cookie),
+    )
+    .await;
+    assert_eq!(connected.status(), 200, "{:?}", json(&connected));
+    assert_eq!(json(&connected)["trail_discovery"]["status"], "denied");
+
+    let response = call(
+        &app,
+        buckets_list,
+        with_cookie(get("/api/buckets"), &cookie),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let body = json(&response);
+    assert_eq!(body["trail_discovery"]["status"], "denied");
+    let message = body["trail_discovery"]["message"]
+        .as_str()
+        .expect("message");
+    assert!(message.contains("cloudtrail:DescribeTrails"), "{message}");
+    let buckets = body["buckets"].as_array().expect("buckets");
+    assert_eq!(buckets.len(), 3);
+    assert!(buckets.iter().all(|b| b["trails"] == json!([])));
+}
+
+#[tokio::test]
+async fn selecting_reports_the_accounts_regions_organisations_and_digests_found() {
+    let (app, cookie) = signed_in_with_demo_keys("trails-layout").await;
+
+    let single = select(&app, &cookie, TRAIL_BUCKET).await;
+    assert_eq!(
+        single["cloudtrail"],
+        json!({"found": true, "prefixes": ["AWSLogs/123456789012/CloudTrail/"],
+               "accounts": ["123456789012"], "regions": ["eu-west-1", "us-east-1"],
+               "organization_ids": [], "digests": true})
+    );
+
+    let org = select(&app, &cookie, ORG_BUCKET).await;
+    assert_eq!(org["region"], "eu-west-1");
+    assert_eq!(
+        org["cloudtrail"]["accounts"],
+        json!(["123456789012", "210987654321"])
+    );
+    assert_eq!(org["cloudtrail"]["regions"], json!(["eu-west-1"]));
+    assert_eq!(
+        org["cloudtrail"]["organization_ids"],
+        json!(["o-a1b2c3d4e5"])
+    );
+    assert_eq!(org["cloudtrail"]["digests"], false);
+}
+
+#[tokio::test]
+async fn events_come_newest_first_from_every_region_and_the_corrupt_file_is_counted() {
+    let (app, cookie) = signed_in_with_demo_keys("events-all").await;
+    select(&app, &cookie, TRAIL_BUCKET).await;
+
+    let (status, page) = events_page(&app, &cookie, &[("limit", "200")]).await;
+    assert_eq!(status, 200, "{page}");
+    let expected = seeded_ids(TRAIL_BUCKET, |_| true);
+    assert_eq!(expected.len(), 192);
+    assert_eq!(ids(&page["events"]), expected);
+    assert_eq!(page["next_cursor"], Value::Null);
+    assert_eq!(page["scanned"]["skipped_files"], 1);
+    assert_eq!(page["scanned"]["files"], 25);
+    assert_eq!(page["scanned"]["complete"], true);
+
+    let first = &page["events"][0];
+    let seeded = &seeded_events(TRAIL_BUCKET)[0];
+    assert_eq!(first["time"], seeded["eventTime"]);
+    assert_eq!(first["name"], seeded["eventName"]);
+    assert_eq!(first["source"], seeded["eventSource"]);
+    assert_eq!(first["region"], seeded["awsRegion"]);
+    assert_eq!(first["source_ip"], seeded["sourceIPAddress"]);
+    assert_eq!(first["user_type"], seeded["userIdentity"]["type"]);
+    assert_eq!(first["request_id"], seeded["requestID"]);
+    assert_eq!(first["account_id"], "123456789012");
+}
+
+#[tokio::test]
+async fn the_cursor_pages_through_every_event_exactly_once() {
+    let (app, cookie) = signed_in_with_demo_keys("events-pages").await;
+    select(&app, &cookie, TRAIL_BUCKET).await;
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut params = vec![("limit", "30")];
+        if let Some(cursor) = &cursor {
+            params.push(("cursor", cursor.as_str()));
+        }
+        let (status, page) = events_page(&app, &cookie, &params).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page["events"].as_array().expect("events").len() <= 30);
+        seen.extend(ids(&page["events"]));
+        pages += 1;
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+        assert!(pages < 20, "the cursor must move on");
+    }
+    assert_eq!(seen, seeded_ids(TRAIL_BUCKET, |_| true));
+}
+
+#[tokio::test]
+async fn filters_narrow_the_events_to_what_was_asked() {
+    let (app, cookie) = signed_in_with_demo_keys("events-filters").await;
+    select(&app, &cookie, TRAIL_BUCKET).await;
+
+    let (_, logins) = events_page(
+        &app,
+        &cookie,
+        &[("event_name", "consolelogin"), ("limit", "200")],
+    )
+    .await;
+    let expected = seeded_ids(TRAIL_BUCKET, |e| e["eventName"] == "ConsoleLogin");
+    assert!(!expected.is_empty());
+    assert_eq!(ids(&logins["events"]), expected);
+
+    let (_, failures) =
+        events_page(&app, &cookie, &[("errors_only", "true"), ("limit", "200")]).await;
+    let expected = seeded_ids(TRAIL_BUCKET, |e| e.get("errorCode").is_some());
+    assert!(!expected.is_empty());
+    assert_eq!(ids(&failures["events"]), expected);
+
+    let (_, admin) = events_page(
+        &app,
+        &cookie,
+        &[("user_arn", "assumed-role/Admin/"), ("limit", "200")],
+    )
+    .await;
+    let expected = seeded_ids(TRAIL_BUCKET, |e| {
+        e["userIdentity"]["arn"]
+            .as_str()
+            .is_some_and(|a| a.contains("assumed-role/Admin/"))
+    });
+    assert!(!expected.is_empty());
+    assert_eq!(ids(&admin["events"]), expected);
+
+    let window = [
+        ("since", "2026-12-02T10:00:00Z"),
+        ("until", "2026-12-02T14:30:00Z"),
+    ];
+    let (_, between) = events_page(&app, &cookie, &window).await;
+    let expected = seeded_ids(TRAIL_BUCKET, |e| {
+        let t = e["eventTime"].as_str().expect("time");
+        ("2026-12-02T10:00:00Z"..="2026-12-02T14:30:00Z").contains(&t)
+    });
+    assert_eq!(expected.len(), 32);
+    assert_eq!(ids(&between["events"]), expected);
+}
+
+#[tokio::test]
+async fn an_organisation_trails_events_cover_every_member_account() {
+    let (app, cookie) = signed_in_with_demo_keys("events-org").await;
+    select(&app, &cookie, ORG_BUCKET).await;
+
+    let (status, page) = events_page(&app, &cookie, &[]).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(ids(&page["events"]), seeded_ids(ORG_BUCKET, |_| true));
+    let accounts: BTreeSet<&str> = page["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["account_id"].as_str())
+        .collect();
+    assert_eq!(accounts, BTreeSet::from(["123456789012", "210987654321"]));
+}
+
+#[tokio::test]
+async fn bad_filters_and_missing_steps_get_clear_errors() {
+    let app = app().await;
+    let (_, cookie) = signed_in_user(&app, "events-errors").await;
+
+    let response = call(&app, events, get_query("/api/events", &[])).await;
+    assert_eq!(
+        (response.status().as_u16(), error_code(&response).as_str()),
+        (401, "not_signed_in")
+    );
+    let (status, body) = events_page(&app, &cookie, &[]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("not_connected"))
+    );
+
+    connect_demo_keys(&app, &cookie).await;
+    let (status, body) = events_page(&app, &cookie, &[]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("no_bucket_selected"))
+    );
+
+    select(&app, &cookie, TRAIL_BUCKET).await;
+    for (params, code) in [
+        (vec![("limit", "500")], "invalid_filter"),
+        (vec![("since", "last tuesday")], "invalid_filter"),
+        (vec![("sort", "oldest")], "invalid_filter"),
+        (vec![("cursor", "not-a-cursor")], "invalid_cursor"),
+    ] {
+        let (status, body) = events_page(&app, &cookie, &params).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{params:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_role_connection_reads_events_from_a_bucket_in_another_region() {
+    let app = app().await;
+    let (email, cookie) = signed_in_user(&app, "events-role").await;
+    let external_id = app
+        .store
+        .user(&email)
+        .await
+        .expect("read")
+        .expect("user")
+        .external_id;
+    let body = json!({ "role_arn": create_role(Some(&external_id)) }).to_string();
+    let connected = call(
+        &app,
+        credentials,
+        with_cookie(post("/api/credentials", &body), &cookie),
+    )
+    .await;
+    assert_eq!(connected.status(), 200, "{:?}", json(&connected));
+    assert_eq!(json(&connected)["trail_discovery"]["status"], "ok");
+
+    select(&app, &cookie, ORG_BUCKET).await;
+    let (status, page) = events_page(&app, &cookie, &[("limit", "5")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(ids(&page["events"]), seeded_ids(ORG_BUCKET, |_| true)[..5]);
+    assert!(page["next_cursor"].is_string());
+}

@@ -24,8 +24,9 @@ Trailport is running at {api}/api/...
 Demo customer account (moto, account 123456789012), IAM user demo-analyst:
   access key  {key_id}
   secret key  {secret}
-Its buckets: demo-cloudtrail-logs (CloudTrail logs), demo-org-trail (an organisation trail
-under the prefix security/, in eu-west-1) and demo-website-assets (no logs).
+Its buckets: demo-cloudtrail-logs (the trail management-events: 192 events, two regions),
+demo-org-trail (the organisation trail org-security, prefix security/, in eu-west-1) and
+demo-website-assets (no logs).
 
 Walk-through, in another terminal (curl keeps the session cookie in {jar}):
 
@@ -34,8 +35,11 @@ Walk-through, in another terminal (curl keeps the session cookie in {jar}):
   curl -s -b {jar} -c {jar} {api}/api/me
   curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -d '{{"access_key":"{key_id}","secret_key":"{secret}"}}' {api}/api/credentials
   curl -s -b {jar} -c {jar} {api}/api/buckets
-  curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -d '{{"bucket":"demo-cloudtrail-logs"}}' {api}/api/buckets/select
   curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -d '{{"bucket":"demo-org-trail"}}' {api}/api/buckets/select
+  curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -d '{{"bucket":"demo-cloudtrail-logs"}}' {api}/api/buckets/select
+  curl -s -b {jar} -c {jar} "{api}/api/events?limit=5"
+  curl -s -b {jar} -c {jar} "{api}/api/events?event_name=ConsoleLogin&errors_only=true"
+  curl -s -b {jar} -c {jar} "{api}/api/events?limit=5&cursor=<next_cursor of the last page>"
 
 To connect with a role instead, create one that trusts Trailport and requires your external
 id (the "external_id" in GET /api/me), then send the ARN it prints:

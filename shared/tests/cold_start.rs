@@ -3,10 +3,15 @@
 
 use std::process::Command;
 
-const BINARY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/debug/me");
+/// The `me` binary of this build, in `CARGO_TARGET_DIR` when one is set.
+fn binary() -> String {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
+    format!("{target}/debug/me")
+}
 
 fn start_with(overrides: &[(&str, &str)]) -> (bool, String) {
-    let mut command = Command::new(BINARY);
+    let mut command = Command::new(binary());
     command
         .env_clear()
         .env("SECRET_KEY", "0123456789abcdef0123456789abcdef")
@@ -22,7 +27,7 @@ fn start_with(overrides: &[(&str, &str)]) -> (bool, String) {
     }
     let output = command
         .output()
-        .unwrap_or_else(|e| panic!("run {BINARY} (built by `cargo build`): {e}"));
+        .unwrap_or_else(|e| panic!("run {} (built by `cargo build`): {e}", binary()));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

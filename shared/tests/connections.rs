@@ -288,11 +288,17 @@ async fn a_role_that_requires_the_users_external_id_connects() {
 
     let response = submit(&app, &cookie, json!({"role_arn": role})).await;
     assert_eq!(response.status(), 200, "{:?}", json(&response));
+    let mut view = json(&response);
+    let discovery = view
+        .as_object_mut()
+        .and_then(|v| v.remove("trail_discovery"))
+        .expect("trail_discovery");
+    assert_eq!(discovery["status"], "ok");
     assert_eq!(
-        json(&response),
+        view,
         json!({
             "type": "role", "role_arn": role, "account_id": "123456789012",
-            "connected_at": json(&response)["connected_at"],
+            "connected_at": view["connected_at"],
         })
     );
 
@@ -520,7 +526,9 @@ async fn selecting_finds_cloudtrails_layout_and_remembers_the_choice() {
     assert_eq!(body["region"], "us-east-1");
     assert_eq!(
         body["cloudtrail"],
-        json!({"found": true, "prefixes": ["AWSLogs/123456789012/CloudTrail/"]})
+        json!({"found": true, "prefixes": ["AWSLogs/123456789012/CloudTrail/"],
+               "accounts": ["123456789012"], "regions": ["eu-west-1", "us-east-1"],
+               "organization_ids": [], "digests": true})
     );
 
     let me_view = json(&call(&app, me, with_cookie(get("/api/me"), &cookie)).await);
@@ -544,7 +552,8 @@ async fn an_organisation_trail_under_a_custom_prefix_is_found_in_its_region() {
     let expected = json!({"found": true, "prefixes": [
         "security/AWSLogs/o-a1b2c3d4e5/123456789012/CloudTrail/",
         "security/AWSLogs/o-a1b2c3d4e5/210987654321/CloudTrail/",
-    ]});
+    ], "accounts": ["123456789012", "210987654321"], "regions": ["eu-west-1"],
+       "organization_ids": ["o-a1b2c3d4e5"], "digests": false});
 
     for body in [
         json!({"bucket": "demo-org-trail"}),
@@ -565,7 +574,8 @@ async fn an_organisation_trail_under_a_custom_prefix_is_found_in_its_region() {
     .await;
     assert_eq!(
         json(&response)["cloudtrail"],
-        json!({"found": false, "prefixes": []})
+        json!({"found": false, "prefixes": [], "accounts": [], "regions": [],
+               "organization_ids": [], "digests": false})
     );
 }
 

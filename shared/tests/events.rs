@@ -11,7 +11,9 @@ use common::*;
 use lambda_http::Request;
 use lambda_http::http::header::SET_COOKIE;
 use trailport::App;
-use trailport::api::{buckets_list, buckets_select, credentials, login, logout, me, register};
+use trailport::api::{
+    buckets_list, buckets_select, credentials, events, login, logout, me, register,
+};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/");
 
@@ -174,6 +176,15 @@ async fn the_whole_flow_from_events() {
     .await;
     assert_eq!(response.status(), 200, "{:?}", json(&response));
     assert_eq!(json(&response)["cloudtrail"]["found"], true);
+    let response = call(&app, events, event("events.json", &email, &token)).await;
+    assert_eq!(response.status(), 200, "{:?}", json(&response));
+    let page = json(&response);
+    let shown = page["events"].as_array().expect("events");
+    assert_eq!(shown.len(), 5, "the event's query string asks for five");
+    assert!(
+        shown.iter().all(|e| e["error_code"].is_string()),
+        "and only failures"
+    );
 
     let response = call(&app, logout, event("logout.json", &email, &token)).await;
     assert_eq!(response.status(), 204);

@@ -94,6 +94,20 @@ where
     let setup = app_with(settings(), clock.clone()).await;
     let (email, cookie) = signed_in_user(&setup, "privilege").await;
     connect_demo_keys(&setup, &cookie).await;
+    // A chosen bucket, so that the events function gets as far as reading it.
+    let chosen = call(
+        &setup,
+        api::buckets_select,
+        with_cookie(
+            post(
+                "/api/buckets/select",
+                r#"{"bucket":"demo-cloudtrail-logs"}"#,
+            ),
+            &cookie,
+        ),
+    )
+    .await;
+    assert_eq!(chosen.status(), 200);
     let request = || match &body {
         Some(body) => with_cookie(post(path, &body.to_string()), &cookie),
         None => with_cookie(get(path), &cookie),
@@ -344,6 +358,10 @@ async fn every_function_is_granted_exactly_what_its_code_calls() {
             Some(json!({"bucket": "demo-cloudtrail-logs"})),
         )
         .await,
+    );
+    needed.insert(
+        "events".into(),
+        with_every_session_state(api::events, "/api/events", None).await,
     );
 
     // Connecting a role is the credentials function's job; its recorded run above used keys.

@@ -65,11 +65,34 @@ def test_register_login_connect_choose_and_logout():
     status, _, body = request("GET", "/api/buckets", cookie=cookie)
     assert status == 200, body
     names = [b["name"] for b in body["buckets"]]
-    assert {"demo-cloudtrail-logs", "demo-org-trail", "demo-website-assets"} <= set(names)
+    assert names == ["demo-cloudtrail-logs", "demo-org-trail", "demo-website-assets"], names
+    assert body["trail_discovery"]["status"] == "ok"
+    assert body["buckets"][1]["trails"][0]["organization"] is True
+
+    status, _, body = request("POST", "/api/buckets/select", {"bucket": "demo-org-trail"}, cookie=cookie)
+    assert status == 200, body
+    assert body["cloudtrail"]["accounts"] == ["123456789012", "210987654321"]
 
     status, _, body = request("POST", "/api/buckets/select", {"bucket": "demo-cloudtrail-logs"}, cookie=cookie)
     assert status == 200, body
     assert body["cloudtrail"]["found"] is True
+
+    # Page through every event over HTTP, with a filter on the way.
+    seen, cursor = [], None
+    while True:
+        query = "limit=40" + (f"&cursor={cursor}" if cursor else "")
+        status, _, page = request("GET", f"/api/events?{query}", cookie=cookie)
+        assert status == 200, page
+        seen += [e["event_id"] for e in page["events"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 192 and len(set(seen)) == 192
+    status, _, page = request("GET", "/api/events?event_name=ConsoleLogin&errors_only=true", cookie=cookie)
+    assert status == 200 and page["events"], page
+    assert all(e["name"] == "ConsoleLogin" and e["error_code"] for e in page["events"])
+    status, _, body = request("GET", "/api/events?limit=1000", cookie=cookie)
+    assert status == 400 and body["error"]["code"] == "invalid_filter"
 
     status, _, me = request("GET", "/api/me", cookie=cookie)
     assert me["cloudtrail_bucket"]["name"] == "demo-cloudtrail-logs"

@@ -38,6 +38,7 @@ CASES = [
     ("v1/credentials.json", "credentials", 200),
     ("buckets-list.json", "buckets-list", 200),
     ("buckets-select.json", "buckets-select", 200),
+    ("events.json", "events", 200),
     ("logout.json", "logout", 204),
 ]
 

@@ -99,7 +99,11 @@ fn a_hundred_megabyte_log_file_streams_through_in_a_few_megabytes() {
     let events = read_log_file(gzip, &query).expect("a well-formed log");
 
     let peak_growth = status_kib("VmHWM:").saturating_sub(before);
-    assert!(events.bytes >= JSON_BYTES as u64, "read {} bytes", events.bytes);
+    assert!(
+        events.bytes >= JSON_BYTES as u64,
+        "read {} bytes",
+        events.bytes
+    );
     assert_eq!(events.len(), 200);
     assert!(
         peak_growth < 16 * 1024,

@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             files.push(std::fs::read(&path)?);
         }
     }
-    let query = Query::parse([("errors_only", "true")])?;
+    let query = Query::parse([("errors_only", "true")]).map_err(|e| e.message().to_owned())?;
 
     let mut rates = Vec::with_capacity(rounds);
     let mut kept = 0;

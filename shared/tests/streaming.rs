@@ -1,5 +1,6 @@
 //! A log file is read as a stream: a hundred megabytes of CloudTrail JSON pass through the
-//! reader without the process's peak memory growing anywhere near that.
+//! reader without the process's peak memory growing anywhere near that (the reader keeps at
+//! most its 8 MiB head buffer and one record).
 
 use std::io::Read;
 
@@ -106,7 +107,7 @@ fn a_hundred_megabyte_log_file_streams_through_in_a_few_megabytes() {
     );
     assert_eq!(events.len(), 200);
     assert!(
-        peak_growth < 16 * 1024,
+        peak_growth < 24 * 1024,
         "peak resident memory grew by {peak_growth} KiB while streaming {} MiB",
         events.bytes / (1024 * 1024)
     );

@@ -1,4 +1,4 @@
-"""Starts moto's server with two corrections to its AssumeRole checks, so they match AWS.
+"""Starts moto's server with corrections to its authorisation checks, so they match AWS.
 
 1. moto evaluates a trust policy's `sts:ExternalId` condition only when the AssumeRole request
    carries an external id. AWS treats a condition key absent from the request as a failed
@@ -9,6 +9,9 @@
 3. moto ignores trust-policy operators other than StringEquals. StringLike (with IAM's `*`
    and `?` wildcards) is added, so a trust policy that accepts any external id behaves as on
    AWS.
+4. moto serves an object encrypted with SSE-KMS to anyone allowed s3:GetObject. AWS also
+   requires kms:Decrypt on the object's key, and refuses with an AccessDenied that names
+   kms:Decrypt; that check is added for GetObject.
 
 After patching, it runs moto's own server entry point with the arguments it was given.
 """
@@ -18,6 +21,8 @@ import sys
 
 from moto.iam import access_control, policy_conditions
 from moto.iam.exceptions import NotFoundException
+from moto.s3.exceptions import S3ClientError
+from moto.s3.models import s3_backends
 from moto.server import main
 
 
@@ -60,6 +65,35 @@ def _string_like(expected, actual):
     )
 
 
+_original_s3_check = access_control.S3IAMRequest.check_action_permitted
+
+
+def _s3_check_with_kms(self, resource):
+    _original_s3_check(self, resource)
+    if self._action != "s3:GetObject" or ":::" not in resource:
+        return
+    bucket, _, key_name = resource.split(":::", 1)[1].partition("/")
+    try:
+        stored = s3_backends[self.account_id]["aws"].get_object(bucket, key_name)
+    except Exception:
+        return  # a missing bucket or key is reported by the request itself
+    if stored is None or stored.encryption != "aws:kms" or not stored.kms_key_id:
+        return
+    results = [
+        access_control.IAMPolicy(policy).is_action_permitted("kms:Decrypt", stored.kms_key_id)
+        for policy in self._access_key.collect_policies()
+    ]
+    denied = access_control.PermissionResult.DENIED in results
+    if denied or access_control.PermissionResult.PERMITTED not in results:
+        raise S3ClientError(
+            "AccessDenied",
+            f"User: {self._access_key.arn} is not authorized to perform: kms:Decrypt on the "
+            "resource associated with this ciphertext because no identity-based policy allows "
+            "the kms:Decrypt action",
+        )
+
+
+access_control.S3IAMRequest.check_action_permitted = _s3_check_with_kms
 policy_conditions.CONDITION_OPERATIONS["StringLike"] = _string_like
 policy_conditions.TrustCondition.verify_condition = _verify_condition
 access_control.IAMRequestBase._is_assuming_role_operation = _is_assuming_role_operation

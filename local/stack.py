@@ -209,9 +209,8 @@ def up(args):
     service = create_user(iam, SERVICE_USER, {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]})
     demo = create_user(iam, "demo-analyst", S3_READ_POLICY)
     trail_fixtures.seed(
-        client("s3", customer_endpoint),
-        lambda region: boto3.client(
-            "cloudtrail", endpoint_url=customer_endpoint, region_name=region,
+        lambda service, region: boto3.client(
+            service, endpoint_url=customer_endpoint, region_name=region,
             aws_access_key_id="seed", aws_secret_access_key="seed",
         ),
     )

@@ -9,6 +9,8 @@ the tests can count on them. The layout is CloudTrail's own:
         one truncated log file on 2026-12-03 in us-east-1     (skipped and counted)
     demo-org-trail (eu-west-1)         organisation trail "org-security", prefix "security"
         security/AWSLogs/o-a1b2c3d4e5/<two accounts>/CloudTrail/eu-west-1/2026/12/0<2-3>/...
+    demo-kms-trail (us-east-1)         trail "encrypted-trail", logs encrypted with a KMS key
+        AWSLogs/123456789012/CloudTrail/us-east-1/2026/12/03/...  that the demo user may not use
     demo-website-assets (us-east-1)    no logs
 """
 
@@ -22,6 +24,7 @@ ORG_ID = "o-a1b2c3d4e5"
 TRAIL_BUCKET = "demo-cloudtrail-logs"
 ORG_BUCKET = "demo-org-trail"
 OTHER_BUCKET = "demo-website-assets"
+KMS_BUCKET = "demo-kms-trail"
 
 # The days and delivery times (UTC) of the trail bucket's log files, per region.
 DAYS = ["2026/12/01", "2026/12/02", "2026/12/03"]
@@ -118,7 +121,7 @@ def all_files():
     """Every object of the demo buckets: {bucket: [(key, body, records or None)]}, where
     records is None for objects that hold no events."""
     rng = random.Random(20261203)
-    objects = {TRAIL_BUCKET: [], ORG_BUCKET: [], OTHER_BUCKET: []}
+    objects = {TRAIL_BUCKET: [], ORG_BUCKET: [], OTHER_BUCKET: [], KMS_BUCKET: []}
 
     for region in ("us-east-1", "eu-west-1"):
         base = f"AWSLogs/{ACCOUNT_ID}/CloudTrail/{region}/"
@@ -143,6 +146,9 @@ def all_files():
         for day in DAYS[1:]:
             objects[ORG_BUCKET].extend(day_files(rng, base, account, "eu-west-1", day, ["1200"]))
 
+    base = f"AWSLogs/{ACCOUNT_ID}/CloudTrail/us-east-1/"
+    objects[KMS_BUCKET].extend(day_files(rng, base, ACCOUNT_ID, "us-east-1", DAYS[-1], ["0900"]))
+
     objects[OTHER_BUCKET].append(("index.html", b"<h1>hello</h1>", None))
     return objects
 
@@ -154,22 +160,32 @@ def events_in(bucket):
     return sorted(records, key=lambda r: (r["eventTime"], r["eventID"]), reverse=True)
 
 
-def seed(s3, cloudtrail_in):
-    """Creates the demo buckets, their objects and their trails. `cloudtrail_in(region)` gives
-    a CloudTrail client for a region."""
+def seed(client_in):
+    """Creates the demo buckets, their objects and their trails. `client_in(service, region)`
+    gives a client of the customer's account."""
+    s3 = client_in("s3", "us-east-1")
+    key_arn = client_in("kms", "us-east-1").create_key(
+        Description="demo trail key")["KeyMetadata"]["Arn"]
     s3.create_bucket(Bucket=TRAIL_BUCKET)
     s3.create_bucket(Bucket=ORG_BUCKET,
                      CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     s3.create_bucket(Bucket=OTHER_BUCKET)
+    s3.create_bucket(Bucket=KMS_BUCKET)
     for bucket, objects in all_files().items():
         for key, body, _ in objects:
-            s3.put_object(Bucket=bucket, Key=key, Body=body)
+            if bucket == KMS_BUCKET:
+                s3.put_object(Bucket=bucket, Key=key, Body=body,
+                              ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
+            else:
+                s3.put_object(Bucket=bucket, Key=key, Body=body)
 
-    east = cloudtrail_in("us-east-1")
+    east = client_in("cloudtrail", "us-east-1")
     east.create_trail(Name="management-events", S3BucketName=TRAIL_BUCKET,
                       IsMultiRegionTrail=True, EnableLogFileValidation=True)
     east.start_logging(Name="management-events")
-    west = cloudtrail_in("eu-west-1")
+    east.create_trail(Name="encrypted-trail", S3BucketName=KMS_BUCKET, KmsKeyId=key_arn)
+    east.start_logging(Name="encrypted-trail")
+    west = client_in("cloudtrail", "eu-west-1")
     west.create_trail(Name="org-security", S3BucketName=ORG_BUCKET, S3KeyPrefix="security",
                       IsMultiRegionTrail=True, IsOrganizationTrail=True)
     west.start_logging(Name="org-security")

@@ -25,7 +25,8 @@ Demo customer account (moto, account 123456789012), IAM user demo-analyst:
   access key  {key_id}
   secret key  {secret}
 Its buckets: demo-cloudtrail-logs (the trail management-events: 192 events, two regions),
-demo-org-trail (the organisation trail org-security, prefix security/, in eu-west-1) and
+demo-org-trail (the organisation trail org-security, prefix security/, in eu-west-1),
+demo-kms-trail (logs encrypted with a KMS key the demo user may not use) and
 demo-website-assets (no logs).
 
 Walk-through, in another terminal (curl keeps the session cookie in {jar}):

@@ -36,6 +36,9 @@ pub struct Trail {
     pub organization: bool,
     /// Whether it logs every region.
     pub multi_region: bool,
+    /// Whether it encrypts its log files with a KMS key (reading them then needs
+    /// `kms:Decrypt` on that key).
+    pub kms_encrypted: bool,
     /// Whether it is logging now; `None` when its status could not be read.
     pub logging: Option<bool>,
 }
@@ -161,6 +164,7 @@ fn from_sdk(trail: aws_sdk_cloudtrail::types::Trail) -> Option<Trail> {
         prefix: trail.s3_key_prefix.filter(|p| !p.is_empty()),
         organization: trail.is_organization_trail.unwrap_or(false),
         multi_region: trail.is_multi_region_trail.unwrap_or(false),
+        kms_encrypted: trail.kms_key_id.is_some_and(|k| !k.is_empty()),
         logging: None,
     })
 }

@@ -11,6 +11,7 @@ use trailport::api::{buckets_list, buckets_select, credentials, events};
 
 const TRAIL_BUCKET: &str = "demo-cloudtrail-logs";
 const ORG_BUCKET: &str = "demo-org-trail";
+const KMS_BUCKET: &str = "demo-kms-trail";
 
 async fn signed_in_with_demo_keys(tag: &str) -> (std::sync::Arc<trailport::App>, String) {
     let app = app().await;
@@ -81,11 +82,15 @@ async fn connecting_reports_the_accounts_trails() {
     assert_eq!(
         discovery["trails"],
         json!([
+            {"name": "encrypted-trail", "bucket": KMS_BUCKET, "home_region": "us-east-1",
+             "prefix": null, "organization": false, "multi_region": false,
+             "kms_encrypted": true, "logging": true},
             {"name": "management-events", "bucket": TRAIL_BUCKET, "home_region": "us-east-1",
-             "prefix": null, "organization": false, "multi_region": true, "logging": true},
+             "prefix": null, "organization": false, "multi_region": true,
+             "kms_encrypted": false, "logging": true},
             {"name": "org-security", "bucket": ORG_BUCKET, "home_region": "eu-west-1",
              "prefix": "security", "organization": true, "multi_region": true,
-             "logging": true},
+             "kms_encrypted": false, "logging": true},
         ])
     );
 }
@@ -105,11 +110,15 @@ async fn the_listing_marks_the_buckets_trails_deliver_to_and_puts_them_first() {
 
     let buckets = body["buckets"].as_array().expect("buckets");
     let names: Vec<&str> = buckets.iter().filter_map(|b| b["name"].as_str()).collect();
-    assert_eq!(names, [TRAIL_BUCKET, ORG_BUCKET, "demo-website-assets"]);
+    assert_eq!(
+        names,
+        [TRAIL_BUCKET, KMS_BUCKET, ORG_BUCKET, "demo-website-assets"]
+    );
     assert_eq!(buckets[0]["trails"][0]["name"], "management-events");
-    assert_eq!(buckets[1]["trails"][0]["organization"], true);
-    assert_eq!(buckets[1]["trails"][0]["prefix"], "security");
-    assert_eq!(buckets[2]["trails"], json!([]));
+    assert_eq!(buckets[1]["trails"][0]["kms_encrypted"], true);
+    assert_eq!(buckets[2]["trails"][0]["organization"], true);
+    assert_eq!(buckets[2]["trails"][0]["prefix"], "security");
+    assert_eq!(buckets[3]["trails"], json!([]));
 }
 
 #[tokio::test]
@@ -141,7 +150,7 @@ async fn without_cloudtrail_permissions_the_listing_still_works_and_says_why() {
         .expect("message");
     assert!(message.contains("cloudtrail:DescribeTrails"), "{message}");
     let buckets = body["buckets"].as_array().expect("buckets");
-    assert_eq!(buckets.len(), 3);
+    assert_eq!(buckets.len(), 4);
     assert!(buckets.iter().all(|b| b["trails"] == json!([])));
 }
 
@@ -355,4 +364,20 @@ async fn a_role_connection_reads_events_from_a_bucket_in_another_region() {
     assert_eq!(status, 200, "{page}");
     assert_eq!(ids(&page["events"]), seeded_ids(ORG_BUCKET, |_| true)[..5]);
     assert!(page["next_cursor"].is_string());
+}
+
+#[tokio::test]
+async fn logs_encrypted_with_a_key_the_connection_may_not_use_are_a_clear_403() {
+    let (app, cookie) = signed_in_with_demo_keys("events-kms").await;
+    let chosen = select(&app, &cookie, KMS_BUCKET).await;
+    assert_eq!(chosen["cloudtrail"]["found"], true);
+
+    let (status, body) = events_page(&app, &cookie, &[]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("kms_access_denied")),
+        "{body}"
+    );
+    let message = body["error"]["message"].as_str().expect("message");
+    assert!(message.contains("kms:Decrypt"), "{message}");
 }

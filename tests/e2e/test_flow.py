@@ -65,9 +65,9 @@ def test_register_login_connect_choose_and_logout():
     status, _, body = request("GET", "/api/buckets", cookie=cookie)
     assert status == 200, body
     names = [b["name"] for b in body["buckets"]]
-    assert names == ["demo-cloudtrail-logs", "demo-org-trail", "demo-website-assets"], names
+    assert names == ["demo-cloudtrail-logs", "demo-kms-trail", "demo-org-trail", "demo-website-assets"], names
     assert body["trail_discovery"]["status"] == "ok"
-    assert body["buckets"][1]["trails"][0]["organization"] is True
+    assert body["buckets"][2]["trails"][0]["organization"] is True
 
     status, _, body = request("POST", "/api/buckets/select", {"bucket": "demo-org-trail"}, cookie=cookie)
     assert status == 200, body

@@ -39,6 +39,7 @@ CASES = [
     ("buckets-list.json", "buckets-list", 200),
     ("buckets-select.json", "buckets-select", 200),
     ("logout.json", "logout", 204),
+    ("console.json", "console", 200),
 ]
 
 

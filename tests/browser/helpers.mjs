@@ -44,7 +44,8 @@ export async function openBrowser(t, viewport = { width: 1280, height: 900 }) {
     viewport,
     acceptDownloads: true,
   });
-  context.setDefaultTimeout(30_000);
+  // Generous: under `cargo lambda watch` a function's first request may wait for its build.
+  context.setDefaultTimeout(90_000);
   const page = context.pages()[0] || (await context.newPage());
   const violations = [];
   const scriptErrors = [];
@@ -97,8 +98,10 @@ export async function errorText(page) {
 
 /** Submits a form with its button and waits for the button to come back from its call. */
 export async function submit(button) {
-  await button.click();
-  await button.page().waitForFunction((el) => !el.disabled, await button.elementHandle());
+  // Held by handle: while busy the button's name changes, so the locator would lose it.
+  const handle = await button.elementHandle();
+  await handle.click();
+  await button.page().waitForFunction((el) => !el.disabled, handle, { timeout: 120_000 });
 }
 
 /** Creates a role in the demo account as `make demo-role` does; returns its ARN. */

@@ -523,7 +523,7 @@
     if (!result.ok) return fail(result, "buckets-form");
     state.selection = result.data;
     show("events");
-    showNotice(describeSelection(result.data));
+    showNotice(`${result.data.bucket} is now the bucket Trailport reads.`);
     await loadEvents(false);
   }
 

@@ -80,10 +80,11 @@ test("a new user signs up, signs in, connects with keys, picks the trail bucket 
     await bucket.check();
     await submit(page.getByRole("button", { name: "Use this bucket" }));
     await page.locator("#screen-events").waitFor({ state: "visible" });
-    const notice = await page.locator("#notice").textContent();
-    assert.match(notice, /Using demo-cloudtrail-logs/);
-    assert.match(notice, /CloudTrail logs found under .*AWSLogs\/123456789012\/CloudTrail\//);
-    assert.match(await page.locator("#bucket-now").textContent(), /demo-cloudtrail-logs/);
+    assert.equal(await page.locator("#notice").textContent(),
+      "demo-cloudtrail-logs is now the bucket Trailport reads.");
+    const chosen = await page.locator("#bucket-now").textContent();
+    assert.match(chosen, /Using demo-cloudtrail-logs \(us-east-1\)/);
+    assert.match(chosen, /CloudTrail logs found under .*AWSLogs\/123456789012\/CloudTrail\//);
 
     // The events list, where this Trailport has the events endpoint; a clear note otherwise.
     const status = page.locator("#events-status");
@@ -353,3 +354,97 @@ test("every error code in the README has a message in the console", () => {
   const missing = [...documented, ...upcoming].filter((code) => !messages.has(code));
   assert.deepEqual(missing, [], "codes without a message");
 });
+
+// The listing's trail fields and the events endpoint are being added beside this console; until
+// they reach this branch, the browser answers those calls itself, in the agreed shapes, so the
+// screens that show them are tested now. Everything else still goes to the real stack.
+test("trail buckets come first with their trails, and events page, filter and fail clearly",
+  async (t) => {
+    const { context, page, done } = await openBrowser(t);
+    await signedUpAndIn(context, uniqueEmail("browser-contract"));
+    await goToConsole(page);
+    await page.locator("#screen-connect").waitFor({ state: "visible" });
+    await page.route("**/api/buckets", (route) => route.fulfill({
+      status: 200,
+      contentType: "application/json",
+      body: JSON.stringify({
+        buckets: [
+          { name: "plain-bucket", created_at: "2026-01-01T00:00:00Z", region: "us-east-1",
+            trails: [] },
+          // As the listing answers today, with no trail fields: still shown, after trails.
+          { name: "demo-cloudtrail-logs", created_at: "2026-01-01T00:00:00Z",
+            region: "us-east-1" },
+          {
+            name: "demo-org-trail", created_at: "2026-01-01T00:00:00Z", region: "eu-west-1",
+            trails: [{ name: "org", home_region: "eu-west-1", prefix: "security",
+              organization: true, multi_region: true, logging: true }],
+          },
+        ],
+        selected: null,
+        trail_discovery: { status: "denied", message: null },
+      }),
+    }));
+    await connectWithKeys(page);
+    const names = await page.locator("#bucket-list label").allTextContents();
+    assert.deepEqual(names, ["demo-org-trail", "plain-bucket", "demo-cloudtrail-logs"]);
+    assert.equal(await page.locator("#bucket-list .found").first().textContent(),
+      "Trail org: home eu-west-1, prefix security, all regions, organisation trail, logging");
+    assert.match(await page.locator("#discovery").textContent(),
+      /may not list trails.*cloudtrail:DescribeTrails/);
+    await screenshot(page, "14-buckets-with-trails");
+    await page.unroute("**/api/buckets");
+
+    const event = (i) => ({
+      time: `2026-12-01T10:00:${String(i).padStart(2, "0")}Z`, name: "GetObject",
+      source: "s3.amazonaws.com", region: "us-east-1", source_ip: "198.51.100.7",
+      user_type: "IAMUser", user_arn: "arn:aws:iam::123456789012:user/alice",
+      error_code: i === 0 ? "AccessDenied" : null, request_id: `r${i}`, event_id: `e${i}`,
+      account_id: "123456789012",
+    });
+    const asked = [];
+    await page.route("**/api/events?*", (route) => {
+      const url = new URL(route.request().url());
+      asked.push(url.searchParams);
+      const json = (status, body) =>
+        route.fulfill({ status, contentType: "application/json", body: JSON.stringify(body) });
+      if (url.searchParams.get("event_name") === "bad") {
+        return json(400, { error: { code: "invalid_filter", message: "until is before since." } });
+      }
+      if (url.searchParams.get("event_name") === "Encrypted") {
+        return json(403, { error: { code: "kms_access_denied", message: "KMS said no." } });
+      }
+      const more = url.searchParams.has("cursor");
+      return json(200, {
+        events: more ? [event(3)] : [event(0), event(1), event(2)],
+        next_cursor: more ? null : "page-2",
+        scanned: { files: 4, skipped_files: 0, bytes: 1234 },
+      });
+    });
+    await page.getByRole("radio", { name: "demo-cloudtrail-logs" }).check();
+    await submit(page.getByRole("button", { name: "Use this bucket" }));
+    await page.locator("#screen-events").waitFor({ state: "visible" });
+    await page.locator("#events-body tr").nth(2).waitFor();
+    assert.equal(await page.locator("#events-body tr").count(), 3);
+    assert.equal(await page.locator("#events-body td.bad").textContent(), "AccessDenied");
+    assert.equal(asked[0].get("limit"), "50");
+    await submit(page.getByRole("button", { name: "More" }));
+    assert.equal(await page.locator("#events-body tr").count(), 4);
+    assert.equal(asked.at(-1).get("cursor"), "page-2");
+    assert.equal(await page.locator("#events-more").isVisible(), false);
+    assert.match(await page.locator("#events-status").textContent(), /Showing 4 events/);
+    await screenshot(page, "15-events-list");
+
+    await page.getByLabel("Since (UTC)").fill("2026-12-01T09:30");
+    await page.getByLabel("Only failed calls").check();
+    await page.getByLabel("Event name").fill("bad");
+    await submit(page.getByRole("button", { name: "Show events" }));
+    assert.equal(asked.at(-1).get("since"), "2026-12-01T09:30:00Z");
+    assert.equal(asked.at(-1).get("errors_only"), "true");
+    assert.match(await errorText(page), /^One of the filters cannot be used\. until is before/);
+    assert.equal(await page.getByLabel("Event name").inputValue(), "bad");
+
+    await page.getByLabel("Event name").fill("Encrypted");
+    await submit(page.getByRole("button", { name: "Show events" }));
+    assert.match(await errorText(page), /encrypted with a KMS key.*kms:Decrypt/);
+    done();
+  });

@@ -348,7 +348,9 @@
   }
 
   function describeConnection(c) {
-    if (c.type === "role") return `Connected to AWS account ${c.account_id} with the role ${c.role_arn}.`;
+    if (c.type === "role") {
+      return `Connected to AWS account ${c.account_id} with the role ${c.role_arn}.`;
+    }
     return `Connected to AWS account ${c.account_id} as ${c.arn}, with the key ` +
       `${c.access_key_id_hint}.`;
   }
@@ -537,9 +539,10 @@
       return;
     }
     const sel = state.selection && state.selection.bucket === bucket.name ? state.selection : null;
+    const prefixes = bucket.trail_prefixes || [];
     card.textContent = sel ? describeSelection(sel)
       : `Bucket ${bucket.name}${bucket.region ? ` (${bucket.region})` : ""}` +
-        `${(bucket.trail_prefixes || []).length ? `, logs under ${bucket.trail_prefixes.join(", ")}` : ""}.`;
+        `${prefixes.length ? `, logs under ${prefixes.join(", ")}` : ""}.`;
   }
 
   /** A `datetime-local` value, read as UTC, in RFC 3339; empty stays empty. */

@@ -235,7 +235,8 @@ test("each refusal a person can cause is explained, and forms keep what was type
     assert.equal(await page.evaluate(() => document.activeElement.id), "signin-password");
     await page.keyboard.type("not the password at all");
     await page.keyboard.press("Enter");
-    assert.equal(await errorText(page), "The email or password is wrong. Check both and try again.");
+    assert.equal(await errorText(page),
+      "The email or password is wrong. Check both and try again.");
     assert.equal(await signin.getByLabel("Email").inputValue(), email);
 
     await signin.getByLabel("Password").fill(PASSWORD);
@@ -295,7 +296,9 @@ test("too many failed sign-ins say how long to wait", async (t) => {
   const { context, page, done } = await openBrowser(t);
   const email = uniqueEmail("browser-throttle");
   const headers = { "Content-Type": "application/json" };
-  await context.request.post(`${API}/api/register`, { headers, data: { email, password: PASSWORD } });
+  const created = await context.request.post(`${API}/api/register`,
+    { headers, data: { email, password: PASSWORD } });
+  assert.equal(created.status(), 201);
   for (let i = 0; i < 10; i += 1) {
     const wrong = await context.request.post(`${API}/api/login`,
       { headers, data: { email, password: "not the password at all" } });

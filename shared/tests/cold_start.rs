@@ -3,10 +3,17 @@
 
 use std::process::Command;
 
-const BINARY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/debug/me");
+/// The `me` binary, in the target directory cargo built it in (`CARGO_TARGET_DIR` when a
+/// checkout shares another's, as worktrees do).
+fn binary() -> String {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
+    format!("{target}/debug/me")
+}
 
 fn start_with(overrides: &[(&str, &str)]) -> (bool, String) {
-    let mut command = Command::new(BINARY);
+    let binary = binary();
+    let mut command = Command::new(&binary);
     command
         .env_clear()
         .env("SECRET_KEY", "0123456789abcdef0123456789abcdef")
@@ -22,7 +29,7 @@ fn start_with(overrides: &[(&str, &str)]) -> (bool, String) {
     }
     let output = command
         .output()
-        .unwrap_or_else(|e| panic!("run {BINARY} (built by `cargo build`): {e}"));
+        .unwrap_or_else(|e| panic!("run {binary} (built by `cargo build`): {e}"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

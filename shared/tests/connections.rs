@@ -224,7 +224,8 @@ async fn a_failed_replacement_leaves_the_old_connection_intact() {
         .status(),
         400
     );
-    let role = create_role(Some("an-external-id-that-is-not-theirs"));
+    // A role that requires some other user's external id, in the same 32-hex-digit form.
+    let role = create_role(Some("0123456789abcdef0123456789abcdef"));
     assert_eq!(
         submit(&app, &cookie, json!({"role_arn": role}))
             .await

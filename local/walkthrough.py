@@ -21,6 +21,10 @@ os.chmod(jar, 0o600)
 print(f"""
 Trailport is running at {api}/api/...
 
+In a browser, open {api}/ for the console: sign up, connect with the keys below (or with a
+role: `make demo-role EXTERNAL_ID=<the external id it shows>` creates one and prints its
+ARN), then choose demo-cloudtrail-logs.
+
 Demo customer account (moto, account 123456789012), IAM user demo-analyst:
   access key  {key_id}
   secret key  {secret}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need into the project: a Python virtualenv in
 # .venv with moto, boto3, PyYAML, pytest, cargo-lambda (which brings zig), the SAM CLI and
-# cfn-lint, plus the rustfmt and clippy components. Safe to run again: it only installs what
-# is missing or out of date.
+# cfn-lint, plus the rustfmt and clippy components; with --browser, also what the browser
+# tests need (scripts/bootstrap-browser.sh). Safe to run again: it only installs what is
+# missing or out of date.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +24,8 @@ if [ ! -f "$stamp" ] || [ local/requirements.txt -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r local/requirements.txt
   touch "$stamp"
+fi
+
+if [ "${1:-}" = "--browser" ]; then
+  scripts/bootstrap-browser.sh
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Trailport locally: moto standing in for AWS (seeded with a demo customer account) and
-# every function served by `cargo lambda watch` at http://127.0.0.1:9000/api/... (PORT=N
-# picks another port). Ctrl-C stops everything it started.
+# every function served by `cargo lambda watch` at http://127.0.0.1:9000/api/..., the console
+# at http://127.0.0.1:9000/ (PORT=N picks another port). Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

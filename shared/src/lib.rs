@@ -11,6 +11,7 @@ pub mod aws_access;
 pub mod buckets;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod credentials;
 pub mod error;
 pub mod http;

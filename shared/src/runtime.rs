@@ -36,38 +36,40 @@ where
         user = tracing::field::Empty,
     );
 
-    async move {
-        let result = handler(app, req).await;
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        match result {
-            Ok(response) => {
-                tracing::info!(status = response.status().as_u16(), latency_ms, "done");
-                response
-            }
-            Err(err) if err.status().is_server_error() => {
-                let cause = err.cause_chain().unwrap_or_default();
-                tracing::error!(
-                    status = err.status().as_u16(),
-                    code = err.code(),
-                    latency_ms,
-                    cause,
-                    "failed"
-                );
-                error_response(&err)
-            }
-            Err(err) => {
-                tracing::info!(
-                    status = err.status().as_u16(),
-                    code = err.code(),
-                    latency_ms,
-                    "refused"
-                );
-                error_response(&err)
-            }
+    async move { log_outcome(handler(app, req).await, started) }
+        .instrument(span)
+        .await
+}
+
+/// Logs one request's outcome and turns it into its response.
+fn log_outcome(result: HandlerResult, started: Instant) -> Response<Body> {
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(response) => {
+            tracing::info!(status = response.status().as_u16(), latency_ms, "done");
+            response
+        }
+        Err(err) if err.status().is_server_error() => {
+            let cause = err.cause_chain().unwrap_or_default();
+            tracing::error!(
+                status = err.status().as_u16(),
+                code = err.code(),
+                latency_ms,
+                cause,
+                "failed"
+            );
+            error_response(&err)
+        }
+        Err(err) => {
+            tracing::info!(
+                status = err.status().as_u16(),
+                code = err.code(),
+                latency_ms,
+                "refused"
+            );
+            error_response(&err)
         }
     }
-    .instrument(span)
-    .await
 }
 
 /// A function's whole `main`: builds the async runtime and runs [`serve`] on it.
@@ -111,4 +113,40 @@ where
         async move { Ok::<_, Infallible>(dispatch(app, endpoint, req, handler).await) }
     }))
     .await
+}
+
+/// A `main` for a function that needs no settings, table or AWS clients (the console): the same
+/// log format and per-request log line as [`start`], and nothing read from the environment,
+/// so it cannot fail to start for want of a secret it never uses.
+pub fn start_static(
+    endpoint: &'static str,
+    handler: fn(Request) -> HandlerResult,
+) -> Result<(), lambda_http::Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            lambda_http::tracing::init_default_subscriber();
+            lambda_http::run(service_fn(move |req: Request| async move {
+                Ok::<_, Infallible>(dispatch_static(endpoint, req, handler))
+            }))
+            .await
+        })
+}
+
+/// Runs a handler that needs no [`App`] for one request, logging it as [`dispatch`] does.
+pub fn dispatch_static(
+    endpoint: &'static str,
+    req: Request,
+    handler: fn(Request) -> HandlerResult,
+) -> Response<Body> {
+    let started = Instant::now();
+    let span = tracing::info_span!(
+        "request",
+        endpoint,
+        method = %req.method(),
+        client = client_address(&req).unwrap_or_default(),
+    );
+    let _entered = span.enter();
+    log_outcome(handler(req), started)
 }

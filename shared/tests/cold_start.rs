@@ -3,7 +3,8 @@
 
 use std::process::Command;
 
-/// The `me` binary of this build, in `CARGO_TARGET_DIR` when one is set.
+/// The `me` binary, in the target directory cargo built it in (`CARGO_TARGET_DIR` when a
+/// checkout shares another's, as worktrees do).
 fn binary() -> String {
     let target = std::env::var("CARGO_TARGET_DIR")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
@@ -11,7 +12,8 @@ fn binary() -> String {
 }
 
 fn start_with(overrides: &[(&str, &str)]) -> (bool, String) {
-    let mut command = Command::new(binary());
+    let binary = binary();
+    let mut command = Command::new(&binary);
     command
         .env_clear()
         .env("SECRET_KEY", "0123456789abcdef0123456789abcdef")
@@ -27,7 +29,7 @@ fn start_with(overrides: &[(&str, &str)]) -> (bool, String) {
     }
     let output = command
         .output()
-        .unwrap_or_else(|e| panic!("run {} (built by `cargo build`): {e}", binary()));
+        .unwrap_or_else(|e| panic!("run {binary} (built by `cargo build`): {e}"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

@@ -394,6 +394,9 @@ async fn every_function_is_granted_exactly_what_its_code_calls() {
         .expect("credentials")
         .extend(recorder.actions());
 
+    // The console's handler is given no `App`, hence no table or AWS client to call with.
+    needed.insert("console".into(), BTreeSet::new());
+
     assert_eq!(
         granted(),
         needed,

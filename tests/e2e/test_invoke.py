@@ -40,6 +40,7 @@ CASES = [
     ("buckets-select.json", "buckets-select", 200),
     ("events.json", "events", 200),
     ("logout.json", "logout", 204),
+    ("console.json", "console", 200),
 ]
 
 

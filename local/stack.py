@@ -16,6 +16,9 @@ wrong keys and missing permissions really fail there.
     stack.py user --state DIR --name NAME [--no-permissions | --no-cloudtrail]
         Creates an IAM user with S3 and CloudTrail read permissions (or none, or S3 alone);
         prints KEY_ID SECRET.
+    stack.py busy-trail --state DIR --bucket NAME [--files N]
+        Creates a bucket whose one date holds N log files in eu-west-1 (an event a minute from
+        01:00) and one in us-east-1 (19:59), for the tests of pages cut short.
     stack.py table --state DIR --name NAME
         Creates another table like Trailport's, from template.yaml, for tests that need their own.
     stack.py free-port
@@ -28,6 +31,7 @@ import argparse
 import base64
 import json
 import os
+import random
 import re
 import secrets
 import signal
@@ -326,6 +330,28 @@ def user(args):
     print(*create_user(iam, args.name, policy))
 
 
+def busy_trail(args):
+    """A bucket whose one date holds more log files than a page reads, in two regions."""
+    state = json.loads((Path(args.state) / "state.json").read_text())
+    key_id, secret = state["admin"]
+    s3 = client("s3", state["customer_endpoint"], key_id, secret)
+    s3.create_bucket(Bucket=args.bucket)
+    rng = random.Random(args.bucket)
+    day = "2026/12/03"
+    for n in range(args.files):
+        hhmm = f"{1 + n // 60:02d}{n % 60:02d}"
+        base = f"AWSLogs/{ACCOUNT_ID}/CloudTrail/eu-west-1/"
+        key = trail_fixtures.file_key(base, ACCOUNT_ID, "eu-west-1", day, hhmm, f"busy{n}")
+        when = f"2026-12-03T{hhmm[:2]}:{hhmm[2:]}:00Z"
+        record = trail_fixtures.record(rng, ACCOUNT_ID, "eu-west-1", when)
+        s3.put_object(Bucket=args.bucket, Key=key, Body=trail_fixtures.log_file([record]))
+    base = f"AWSLogs/{ACCOUNT_ID}/CloudTrail/us-east-1/"
+    key = trail_fixtures.file_key(base, ACCOUNT_ID, "us-east-1", day, "2000", "late")
+    record = trail_fixtures.record(rng, ACCOUNT_ID, "us-east-1", "2026-12-03T19:59:00Z")
+    s3.put_object(Bucket=args.bucket, Key=key, Body=trail_fixtures.log_file([record]))
+    print(args.bucket)
+
+
 def table(args):
     state = json.loads((Path(args.state) / "state.json").read_text())
     create_table(state["table_endpoint"], args.name)
@@ -362,6 +388,12 @@ def main():
     p.add_argument("--no-permissions", action="store_true")
     p.add_argument("--no-cloudtrail", action="store_true")
     p.set_defaults(func=user)
+
+    p = sub.add_parser("busy-trail")
+    p.add_argument("--state", required=True)
+    p.add_argument("--bucket", required=True)
+    p.add_argument("--files", type=int, default=160)
+    p.set_defaults(func=busy_trail)
 
     p = sub.add_parser("table")
     p.add_argument("--state", required=True)

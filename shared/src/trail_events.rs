@@ -9,7 +9,12 @@
 //! before the end of D. Once the page is full and its oldest event is no older than the start
 //! of D, no older folder can hold a newer one, and the walk stops there. The other way round,
 //! an event may sit in a folder later than its own date; a folder is passed over for `until`
-//! or a cursor only when it starts more than a day after that time.
+//! or a cursor only when it starts more than a day after that time, and a file only when it
+//! was delivered more than an hour after it.
+//!
+//! The files of one date are read newest delivery first, across accounts and regions. When a
+//! page reaches its file budget inside a date, it shows only the events newer than anything
+//! still unread, and its cursor starts the next page at the newest unread time.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
@@ -41,6 +46,10 @@ pub const MAX_DAYS: usize = 62;
 const MAX_LIST_CALLS: usize = 300;
 /// Log files of up to this much JSON are parsed from memory; larger ones stream.
 pub const SLICE_PARSE_BYTES: usize = 8 * 1024 * 1024;
+/// How late after an event its log file may be delivered and still be found by a page that
+/// starts before the delivery (a cursor's or `until`'s page). CloudTrail delivers within
+/// minutes, typically.
+const DELIVERY_SLACK_MS: i64 = 3_600_000;
 /// One day, in milliseconds.
 const DAY_MS: i64 = 86_400_000;
 /// The longest `event_name` and `user_arn` filters accepted, in bytes.
@@ -48,6 +57,7 @@ const MAX_FILTER_BYTES: usize = 2048;
 
 /// Where an event sits in the newest-first order: its time, then its id to break ties.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Position {
     /// Event time, milliseconds since the epoch.
     t: i64,
@@ -75,7 +85,9 @@ impl Position {
         }
         let json = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
         let position: Self = serde_json::from_slice(&json).map_err(|_| invalid())?;
-        if position.id.len() > 128 {
+        // Years 1 to 9999, as RFC 3339 allows.
+        let plausible = -62_135_596_800_000..=253_402_300_799_999;
+        if position.id.len() > 128 || !plausible.contains(&position.t) {
             return Err(invalid());
         }
         Ok(position)
@@ -108,7 +120,7 @@ fn invalid_filter(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiErro
 fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
     let time = DateTime::from_str(value.trim(), DateTimeFormat::DateTime).map_err(|_| {
         invalid_filter(format!(
-            "{name} must be an RFC 3339 time such as 2026-12-03T10:00:00Z."
+            "{name} must be an RFC 3339 time in UTC, such as 2026-12-03T10:00:00Z."
         ))
     })?;
     time.to_millis()
@@ -139,10 +151,9 @@ impl Query {
         for (name, value) in seen {
             match name {
                 "limit" => {
-                    query.limit = value
-                        .trim()
-                        .parse::<usize>()
-                        .ok()
+                    query.limit = Some(value.trim())
+                        .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+                        .and_then(|v| v.parse::<usize>().ok())
                         .filter(|n| (1..=MAX_LIMIT).contains(n))
                         .ok_or_else(|| {
                             invalid_filter(format!(
@@ -543,6 +554,14 @@ pub struct Scanned {
     /// Whether every folder that could hold a matching event was read; when false, the page
     /// stopped at a limit and the next page goes on from where it stopped.
     pub complete: bool,
+    /// The oldest date read to its end.
+    #[serde(skip)]
+    oldest_date: Option<i64>,
+}
+
+/// When the listing budget ran out, what may be unread is older than the oldest date read.
+fn scanned_date_floor(scanned: &Scanned) -> Option<i64> {
+    Some(scanned.oldest_date?.saturating_sub(1))
 }
 
 /// A page of events, newest first.
@@ -705,12 +724,18 @@ impl DayWalk {
                 let Some(start_ms) = day_start(&prefix) else {
                     continue;
                 };
-                if query.since_ms.is_some_and(|s| start_ms + DAY_MS <= s) {
+                if query
+                    .since_ms
+                    .is_some_and(|s| start_ms.saturating_add(DAY_MS) <= s)
+                {
                     // Every older folder ends before `since` too.
                     self.stack.clear();
                     return Ok(None);
                 }
-                if query.upper_ms().is_some_and(|u| start_ms > u + DAY_MS) {
+                if query
+                    .upper_ms()
+                    .is_some_and(|u| start_ms > u.saturating_add(DAY_MS))
+                {
                     continue;
                 }
                 return Ok(Some(Day { start_ms, prefix }));
@@ -734,6 +759,34 @@ impl DayWalk {
         }
         Ok(None)
     }
+}
+
+/// When a log file was delivered, from the `_YYYYMMDDTHHmmZ_` in its name, to the end of that
+/// minute; `None` for a name of another shape.
+fn delivered_by(key: &str) -> Option<i64> {
+    let name = key.rsplit('/').next()?;
+    let stamp = name.split('_').find(|part| {
+        part.len() == 14
+            && part.as_bytes()[8] == b'T'
+            && part.ends_with('Z')
+            && part[..8]
+                .bytes()
+                .chain(part[9..13].bytes())
+                .all(|b| b.is_ascii_digit())
+    })?;
+    let text = format!(
+        "{}-{}-{}T{}:{}:00Z",
+        &stamp[..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[9..11],
+        &stamp[11..13]
+    );
+    let minute = DateTime::from_str(&text, DateTimeFormat::DateTime)
+        .ok()?
+        .to_millis()
+        .ok()?;
+    Some(minute + 59_999)
 }
 
 /// The start of a `…/YYYY/MM/DD/` folder's day, in milliseconds since the epoch.
@@ -778,57 +831,99 @@ pub async fn page(
 
     let mut newest = Newest::new(query.limit);
     let mut scanned = Scanned::default();
-    let mut last_date = None;
-    'dates: loop {
+    // When the page stops before the end, the newest time an event not yet read may have.
+    let mut unread_up_to = None;
+    loop {
         let Some(date) = heads.iter().flatten().map(|d| d.start_ms).max() else {
-            scanned.complete = reader.budget_left();
+            if !reader.budget_left() {
+                unread_up_to = scanned_date_floor(&scanned);
+            }
             break;
         };
         if scanned.days >= MAX_DAYS {
+            unread_up_to = Some(date.saturating_add(DAY_MS - 1));
             break;
         }
 
+        // Every account and region of this date together, newest delivery first, so that a
+        // page cut short by the file budget has read the newest of the date.
+        let mut files = Vec::new();
         for (walk, head) in walks.iter_mut().zip(heads.iter_mut()) {
             let Some(day) = head.take_if(|d| d.start_ms == date) else {
                 continue;
             };
             for key in reader.log_files(&day.prefix).await? {
-                if scanned.files >= MAX_FILES {
-                    break 'dates;
-                }
-                scanned.files += 1;
-                match reader.read_file(&key, query).await? {
-                    Some(events) => {
-                        scanned.bytes += events.bytes;
-                        newest.merge(events.newest);
-                    }
-                    None => scanned.skipped_files += 1,
-                }
+                let delivered = delivered_by(&key).unwrap_or(date.saturating_add(DAY_MS - 1));
+                files.push((delivered, key));
             }
             *head = walk.next_day(&mut reader, query).await?;
         }
+        files.sort_by(|a, b| b.cmp(a));
+
+        for (delivered, key) in files {
+            // A file delivered long after the page's newest time holds nothing for it. This is
+            // also what moves a cursor on through a date that holds more files than a page
+            // reads: the next page skips what was delivered well after where it starts.
+            if query
+                .upper_ms()
+                .is_some_and(|u| delivered > u.saturating_add(DELIVERY_SLACK_MS))
+            {
+                continue;
+            }
+            if scanned.files >= MAX_FILES {
+                unread_up_to = Some(delivered);
+                break;
+            }
+            scanned.files += 1;
+            match reader.read_file(&key, query).await? {
+                Some(events) => {
+                    scanned.bytes += events.bytes;
+                    newest.merge(events.newest);
+                }
+                None => scanned.skipped_files += 1,
+            }
+        }
+        if unread_up_to.is_some() {
+            break;
+        }
         scanned.days += 1;
-        last_date = Some(date);
+        scanned.oldest_date = Some(date);
 
         if newest.is_full() && newest.oldest().is_some_and(|o| o.t >= date) {
             scanned.complete = true;
             break;
         }
     }
+    if unread_up_to.is_none() && !scanned.complete {
+        scanned.complete = reader.budget_left();
+    }
 
-    let events = newest.newest_first();
-    let next_cursor = match events.last() {
-        Some(last) if events.len() >= query.limit || !scanned.complete => {
-            Some(last.position.to_cursor())
-        }
-        None if !scanned.complete => last_date.map(|t| {
-            Position {
-                t,
-                id: String::new(),
+    let mut events = newest.newest_first();
+    let next_cursor = match unread_up_to {
+        // Cut short: only events newer than anything unread can be shown in order; the next
+        // page starts at the newest unread time. A cut that would not move below the page's
+        // own bound is moved a minute down, so paging always goes on.
+        Some(unread) => {
+            let unread = match query.upper_ms() {
+                Some(upper) if unread >= upper.saturating_sub(1) => upper.saturating_sub(60_000),
+                _ => unread,
+            };
+            events.retain(|e| e.position.t > unread);
+            match events.last() {
+                Some(last) if events.len() >= query.limit => Some(last.position.to_cursor()),
+                _ => Some(
+                    Position {
+                        t: unread.saturating_add(1),
+                        id: String::new(),
+                    }
+                    .to_cursor(),
+                ),
             }
-            .to_cursor()
-        }),
-        _ => None,
+        }
+        None => match events.last() {
+            Some(last) if events.len() >= query.limit => Some(last.position.to_cursor()),
+            _ => None,
+        },
     };
     Ok(Page {
         events,

@@ -109,6 +109,11 @@ async fn the_listing_marks_the_buckets_trails_deliver_to_and_puts_them_first() {
     assert_eq!(body["trail_discovery"]["status"], "ok");
 
     let buckets = body["buckets"].as_array().expect("buckets");
+    // Other tests may add buckets of their own meanwhile; the demo ones are what is known.
+    let buckets: Vec<&Value> = buckets
+        .iter()
+        .filter(|b| b["name"].as_str().is_some_and(|n| n.starts_with("demo-")))
+        .collect();
     let names: Vec<&str> = buckets.iter().filter_map(|b| b["name"].as_str()).collect();
     assert_eq!(
         names,
@@ -150,7 +155,7 @@ async fn without_cloudtrail_permissions_the_listing_still_works_and_says_why() {
         .expect("message");
     assert!(message.contains("cloudtrail:DescribeTrails"), "{message}");
     let buckets = body["buckets"].as_array().expect("buckets");
-    assert_eq!(buckets.len(), 4);
+    assert!(buckets.len() >= 4);
     assert!(buckets.iter().all(|b| b["trails"] == json!([])));
 }
 
@@ -380,4 +385,61 @@ async fn logs_encrypted_with_a_key_the_connection_may_not_use_are_a_clear_403() 
     );
     let message = body["error"]["message"].as_str().expect("message");
     assert!(message.contains("kms:Decrypt"), "{message}");
+}
+
+#[tokio::test]
+async fn a_date_with_more_files_than_a_page_reads_loses_nothing_and_keeps_the_order() {
+    let (app, cookie) = signed_in_with_demo_keys("events-busy").await;
+    let bucket = create_busy_trail(160);
+    select(&app, &cookie, &bucket).await;
+
+    // The newest event is in the one file of another region, delivered last.
+    let (status, page) = events_page(&app, &cookie, &[("limit", "3")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["events"][0]["time"], "2026-12-03T19:59:00Z");
+    assert_eq!(page["events"][1]["time"], "2026-12-03T03:39:00Z");
+
+    let mut times = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..40 {
+        let mut params = vec![("limit", "50")];
+        if let Some(cursor) = &cursor {
+            params.push(("cursor", cursor.as_str()));
+        }
+        let (status, page) = events_page(&app, &cookie, &params).await;
+        assert_eq!(status, 200, "{page}");
+        for event in page["events"].as_array().expect("events") {
+            times.push(event["time"].as_str().expect("time").to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(times.len(), 161, "every event once");
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted, "newest first across pages");
+}
+
+#[tokio::test]
+async fn a_cursor_at_the_edge_of_time_is_refused_not_a_crash() {
+    let (app, cookie) = signed_in_with_demo_keys("events-edge").await;
+    select(&app, &cookie, TRAIL_BUCKET).await;
+    for forged in [
+        r#"{"t":9223372036854775807,"id":"x"}"#,
+        r#"{"t":-9223372036854775808,"id":"x"}"#,
+        r#"{"t":1,"id":"x","admin":true}"#,
+    ] {
+        use base64::Engine;
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged);
+        let (status, body) = events_page(&app, &cookie, &[("cursor", &cursor)]).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_cursor")),
+            "{forged}"
+        );
+    }
+    let (status, _) = events_page(&app, &cookie, &[("until", "9999-12-31T23:59:59Z")]).await;
+    assert_eq!(status, 200);
 }

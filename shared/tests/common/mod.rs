@@ -185,6 +185,19 @@ pub fn create_user(name_tag: &str, s3_permissions: bool) -> (String, String) {
     (key.to_owned(), secret.to_owned())
 }
 
+/// Creates a bucket whose one date holds `files` log files of one event each in eu-west-1,
+/// and one more in us-east-1 at 19:59; returns its name.
+pub fn create_busy_trail(files: usize) -> String {
+    let bucket = format!("busy-{}", &trailport::session::random_id()[..8]);
+    stack(&[
+        "busy-trail",
+        "--bucket",
+        &bucket,
+        "--files",
+        &files.to_string(),
+    ])
+}
+
 /// Creates an IAM user that may read S3 but not describe CloudTrail trails.
 pub fn create_user_without_cloudtrail(name_tag: &str) -> (String, String) {
     let name = format!("{name_tag}-{}", &trailport::session::random_id()[..8]);

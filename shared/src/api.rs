@@ -184,9 +184,10 @@ async fn current_user(app: &App, req: &Request) -> Result<UserRecord, ApiError> 
 pub async fn credentials(app: Arc<App>, req: Request) -> HandlerResult {
     require_method(&req, "POST")?;
     check_cross_site(&req, &app.settings)?;
-    let mut body = json_body(&req, false)?;
-    // Who is asking comes before what they ask: a stranger learns nothing from validation.
+    // Who is asking comes before what they ask, the body's shape included: a stranger learns
+    // nothing from validation.
     let user = current_user(&app, &req).await?;
+    let mut body = json_body(&req, false)?;
     body.allow_only(&["access_key", "secret_key", "role_arn"])?;
     let access_key = body
         .optional_string("access_key")?
@@ -297,8 +298,8 @@ fn require_connection(user: &UserRecord) -> Result<&Connection, ApiError> {
 pub async fn buckets_select(app: Arc<App>, req: Request) -> HandlerResult {
     require_method(&req, "POST")?;
     check_cross_site(&req, &app.settings)?;
-    let mut body = json_body(&req, false)?;
     let user = current_user(&app, &req).await?;
+    let mut body = json_body(&req, false)?;
     body.allow_only(&["bucket", "prefix"])?;
     let name = body.required_string("bucket")?;
     let prefix = body.optional_string("prefix")?;

@@ -144,7 +144,11 @@ pub fn normalise_prefix(prefix: &str) -> Result<Option<String>, ApiError> {
     if trimmed.is_empty() {
         return Ok(None);
     }
-    let invisible = |c: char| c.general_category_group() == GeneralCategoryGroup::Other;
+    // Controls, format marks and line or paragraph separators would hide in a displayed path.
+    let invisible = |c: char| {
+        c.general_category_group() == GeneralCategoryGroup::Other
+            || matches!(c, '\u{2028}' | '\u{2029}')
+    };
     let bad = trimmed.len() > MAX_PREFIX_BYTES
         || trimmed
             .split('/')
@@ -420,6 +424,7 @@ mod tests {
             "a\\b",
             "a\u{202E}b",
             "zero\u{200B}width",
+            "line\u{2028}break",
             &long,
         ] {
             assert!(normalise_prefix(bad).is_err(), "{bad}");

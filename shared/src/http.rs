@@ -40,8 +40,12 @@ pub fn check_cross_site(req: &Request, settings: &Settings) -> Result<(), ApiErr
         )
     };
 
-    if let Some(site) = req.headers().get(SEC_FETCH_SITE)
-        && site.as_bytes().eq_ignore_ascii_case(b"cross-site")
+    // Every copy of the header counts: a proxy may pass on more than one.
+    if req
+        .headers()
+        .get_all(SEC_FETCH_SITE)
+        .iter()
+        .any(|site| site.as_bytes().eq_ignore_ascii_case(b"cross-site"))
     {
         return Err(refused());
     }
@@ -63,11 +67,9 @@ pub fn check_cross_site(req: &Request, settings: &Settings) -> Result<(), ApiErr
 /// Whether the request declares a JSON body: `application/json`, with no charset or UTF-8 (the
 /// only encoding JSON allows between systems, RFC 8259).
 fn is_json(req: &Request) -> bool {
-    let Some(value) = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
+    // Two content types are one too many to guess between.
+    let mut types = req.headers().get_all(CONTENT_TYPE).iter();
+    let (Some(value), None) = (types.next().and_then(|v| v.to_str().ok()), types.next()) else {
         return false;
     };
     let mut parts = value.split(';').map(str::trim);

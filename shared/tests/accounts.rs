@@ -230,6 +230,21 @@ async fn state_changes_must_be_json_from_an_allowed_origin() {
         .insert("sec-fetch-site", "cross-site".parse().expect("header"));
     assert_eq!(call(&app, register, cross).await.status(), 403);
 
+    // A second copy of a header is read too, not only the first.
+    let mut doubled = post("/api/register", &body);
+    doubled
+        .headers_mut()
+        .insert("sec-fetch-site", "same-origin".parse().expect("header"));
+    doubled
+        .headers_mut()
+        .append("sec-fetch-site", "cross-site".parse().expect("header"));
+    assert_eq!(call(&app, register, doubled).await.status(), 403);
+    let mut two_types = post("/api/register", &body);
+    two_types
+        .headers_mut()
+        .append("content-type", "text/plain".parse().expect("header"));
+    assert_eq!(call(&app, register, two_types).await.status(), 415);
+
     let allowed_origin = app
         .settings
         .allowed_origins

@@ -194,6 +194,19 @@ async fn a_stranger_gets_401_whatever_the_body() {
             "select",
         ),
     ];
+    let oversized = format!(r#"{{"bucket": "{}"}}"#, "a".repeat(20 * 1024));
+    let malformed = [
+        "{bad",
+        "[]",
+        "",
+        r#"{"bucket": "x", "bucket": "y"}"#,
+        oversized.as_str(),
+    ];
+    let mut cases: Vec<(lambda_http::Request, &str)> = cases.into_iter().collect();
+    for body in malformed {
+        cases.push((post("/api/credentials", body), "credentials"));
+        cases.push((post("/api/buckets/select", body), "select"));
+    }
     for (req, endpoint) in cases {
         let response = match endpoint {
             "credentials" => call(&app, credentials, req).await,

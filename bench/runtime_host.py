@@ -1,0 +1,212 @@
+"""A local Lambda Runtime API host that starts a function as a fresh process and times it.
+
+    host = RuntimeHost()
+    run = host.run(["target/release/me"], env, events, expect_status=200)
+
+The host serves the Runtime API's `next`, `response` and `error` calls on 127.0.0.1 (a free
+port) and starts the function with `AWS_LAMBDA_RUNTIME_API` pointing at itself, the way Lambda
+does. It hands out one event at a time and measures, all with one monotonic clock:
+
+- init: from just before the process is started to its first `GET .../invocation/next`;
+- each invocation: from the moment the event has been written to the function to the moment
+  its response has been read in full (the first one is the cold invocation, the rest warm);
+- peak memory: the process's `VmHWM` from /proc, read after the last invocation.
+
+The function is stopped (its process group killed) when the run ends, whatever happens.
+"""
+
+import http.server
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+PREFIX = "/2018-06-01/runtime"
+
+
+class InvocationFailed(Exception):
+    """The function answered an invocation with an error, or the wrong status."""
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    # Keep-alive, as Lambda's Runtime API allows: runtimes reuse one connection.
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_args):
+        pass
+
+    def _read_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _reply(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def do_GET(self):  # noqa: N802  (http.server's naming)
+        host = self.server.host
+        if self.path != f"{PREFIX}/invocation/next":
+            self._reply(404)
+            return
+        host.next_called(time.perf_counter())
+        # This run's queue and flag, so a request left over from a stopped process never takes
+        # an event meant for the next one.
+        events, stopping = host.events, host.stopping
+        while True:
+            try:
+                request_id, body = events.get(timeout=0.5)
+                break
+            except queue.Empty:
+                if stopping.is_set():
+                    return
+        deadline_ms = int(time.time() * 1000) + 60_000
+        self._reply(
+            200,
+            body,
+            [
+                ("Content-Type", "application/json"),
+                ("Lambda-Runtime-Aws-Request-Id", request_id),
+                ("Lambda-Runtime-Deadline-Ms", str(deadline_ms)),
+                ("Lambda-Runtime-Invoked-Function-Arn", host.function_arn),
+                ("Lambda-Runtime-Trace-Id", f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"),
+            ],
+        )
+        host.handed_out(request_id, time.perf_counter())
+
+    def do_POST(self):  # noqa: N802
+        host = self.server.host
+        body = self._read_body()
+        done = time.perf_counter()
+        parts = self.path[len(PREFIX):].strip("/").split("/")
+        if parts == ["init", "error"]:
+            host.results.put(("init-error", None, done, body))
+        elif len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
+            host.results.put((parts[2], parts[1], done, body))
+        else:
+            self._reply(404)
+            return
+        self._reply(202, b'{"status":"OK"}', [("Content-Type", "application/json")])
+
+
+class RuntimeHost:
+    """One Runtime API endpoint, reused for every process started through it (one at a time)."""
+
+    def __init__(self, function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench"):
+        self.function_arn = function_arn
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.daemon_threads = True
+        self.server.host = self
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self._reset()
+
+    def _reset(self):
+        self.events = queue.Queue()
+        self.results = queue.Queue()
+        self.stopping = threading.Event()
+        self._first_next = None
+        self._started = threading.Event()
+        self._handed_out = {}
+        self._lock = threading.Lock()
+
+    def next_called(self, at):
+        with self._lock:
+            if self._first_next is None:
+                self._first_next = at
+                self._started.set()
+
+    def handed_out(self, request_id, at):
+        with self._lock:
+            self._handed_out[request_id] = at
+
+    def close(self):
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _wait_result(self, proc, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.results.get(timeout=0.2)
+            except queue.Empty:
+                if proc.poll() is not None:
+                    raise InvocationFailed(f"the function exited with status {proc.returncode}")
+                if time.monotonic() > deadline:
+                    raise InvocationFailed(f"no response within {timeout} s")
+
+    def run(self, argv, env, events, check, log_path, name=None, timeout=120):
+        """Starts `argv` with `env` plus the Lambda variables, sends it `events` (an iterable
+        of dicts, or of callables that return one when called, so an event can depend on an
+        earlier response) one by one, and returns the timings. `check(response)` is called on
+        every decoded response and raises to stop the run."""
+        self._reset()
+        name = name or os.path.basename(argv[-1])
+        lambda_env = {
+            "AWS_LAMBDA_RUNTIME_API": self.address,
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+            "AWS_LAMBDA_LOG_FORMAT": "JSON",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "LAMBDA_TASK_ROOT": os.path.dirname(os.path.abspath(argv[-1])),
+        }
+        with open(log_path, "ab") as log:
+            started = time.perf_counter()
+            proc = subprocess.Popen(
+                argv, env={**env, **lambda_env}, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            while not self._started.wait(0.05):
+                if proc.poll() is not None:
+                    raise InvocationFailed(f"the function exited at init ({proc.returncode})")
+                if time.perf_counter() - started > timeout:
+                    raise InvocationFailed(f"no first `next` within {timeout} s")
+            init_ms = (self._first_next - started) * 1000
+
+            durations = []
+            for event in events:
+                if callable(event):
+                    event = event()
+                request_id = str(uuid.uuid4())
+                self.events.put((request_id, json.dumps(event).encode()))
+                kind, got_id, done, body = self._wait_result(proc, timeout)
+                if kind != "response" or got_id != request_id:
+                    raise InvocationFailed(f"the function reported {kind} for {got_id}")
+                with self._lock:
+                    durations.append((done - self._handed_out.pop(request_id)) * 1000)
+                check(json.loads(body))
+            return {
+                "init_ms": init_ms,
+                "first_ms": durations[0],
+                "warm_ms": durations[1:],
+                "peak_rss_kib": _peak_rss_kib(proc.pid),
+            }
+        finally:
+            self.stopping.set()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+
+def _peak_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise InvocationFailed("no VmHWM in /proc")

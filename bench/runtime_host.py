@@ -122,7 +122,7 @@ class _RunState:
         self.started = threading.Event()
         self.first_next = None
         self._handed_out = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
 
     def next_called(self, at):
         with self._lock:
@@ -133,9 +133,14 @@ class _RunState:
     def handed_out(self, request_id, at):
         with self._lock:
             self._handed_out[request_id] = at
+            self._lock.notify_all()
 
     def handed_out_at(self, request_id):
+        # A fast function can post its response before the thread that sent it the event has
+        # noted the time; wait for that note.
         with self._lock:
+            if not self._lock.wait_for(lambda: request_id in self._handed_out, timeout=10):
+                raise InvocationFailed(f"no hand-out time for {request_id}")
             return self._handed_out.pop(request_id)
 
 

@@ -115,6 +115,7 @@ def main():
     parser.add_argument("--peer-python", required=True)
     parser.add_argument("--breakdown", required=True)
     parser.add_argument("--arm64-dir")
+    parser.add_argument("--arm64-note", default="")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--warm", type=int, default=50)
     parser.add_argument("--json", required=True)
@@ -241,6 +242,7 @@ def main():
         "breakdown": json.loads(breakdown.stdout),
         "sizes_host": size,
         "sizes_arm64": arm64,
+        "arm64_note": args.arm64_note,
         "me_connected": me_body.get("connection") is not None,
         "ca_files": sum(1 for _ in Path("/etc/ssl/certs").glob("*.pem")),
         "loadavg": os.getloadavg(),

@@ -39,7 +39,8 @@ def main():
 
     first = Path(next(iter(builds.values())))
     email = f"compare-{secrets.token_hex(6)}@example.com"
-    host.run([str(first / "register")], env, [event("register", {"email": email, "password": PASSWORD})],
+    host.run([str(first / "register")], env,
+             [event("register", {"email": email, "password": PASSWORD})],
              status_check(201, "register"), logs)
     seen = {"tokens": [], "bodies": []}
     host.run([str(first / "login")], env, [event("login", {"email": email, "password": PASSWORD})],
@@ -62,7 +63,8 @@ def main():
     for (label, fn), results in runs.items():
         size = sizes(Path(builds[label]) / fn)
         warm = [ms for r in results for ms in r["warm_ms"]]
-        print(f"| {label} | {fn} | {size['binary'] / 2**20:.2f} MiB | {size['zip'] / 2**20:.2f} MiB "
+        print(f"| {label} | {fn} | {size['binary'] / 2**20:.2f} MiB "
+              f"| {size['zip'] / 2**20:.2f} MiB "
               f"| {statistics.median(r['init_ms'] for r in results):.2f} ms "
               f"| {pct(warm, 50):.2f} ms | {pct(warm, 99):.2f} ms "
               f"| {statistics.median(r['peak_rss_kib'] for r in results) / 1024:.1f} MiB |")

@@ -4,8 +4,8 @@
     timings = host.run(["target/release/me"], env, events, check, "functions.log")
 
 For each run the host serves the Runtime API's `next`, `response` and `error` calls on a free
-port of 127.0.0.1 and starts the function with `AWS_LAMBDA_RUNTIME_API` pointing at itself, the way Lambda
-does. It hands out one event at a time and measures, all with one monotonic clock:
+port of 127.0.0.1 and starts the function with `AWS_LAMBDA_RUNTIME_API` pointing at itself,
+the way Lambda does. It hands out one event at a time and measures, all with one monotonic clock:
 
 - init: from just before the process is started to its first `GET .../invocation/next`;
 - each invocation: from the moment the event has been written to the function to the moment
@@ -73,6 +73,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if host.stopping.is_set():
                     return
         deadline_ms = int(time.time() * 1000) + 60_000
+        trace = uuid.uuid4().hex[:32]
         self._reply(
             200,
             body,
@@ -81,7 +82,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 ("Lambda-Runtime-Aws-Request-Id", request_id),
                 ("Lambda-Runtime-Deadline-Ms", str(deadline_ms)),
                 ("Lambda-Runtime-Invoked-Function-Arn", host.function_arn),
-                ("Lambda-Runtime-Trace-Id", f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"),
+                ("Lambda-Runtime-Trace-Id", f"Root=1-{trace[:8]}-{trace[8:]}"),
             ],
         )
         host.handed_out(request_id, time.perf_counter())

@@ -7,6 +7,7 @@
 # hello-world baseline; every function then runs as a fresh process under
 # bench/runtime_host.py. BENCH_ARM64=1 also builds every function for arm64 with cargo lambda
 # to measure the binaries Lambda would run (about ten more minutes on two cores).
+# BENCH_ARM64_DIR=DIR measures arm64 binaries built earlier instead.
 # BENCH_RUNS and BENCH_WARM set the rounds and the warm invocations per round.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +40,10 @@ cargo build --release --locked --quiet "${packages[@]}" -p bench-breakdown
 cargo build --release --locked --quiet --manifest-path bench/hello/Cargo.toml
 build_seconds=$(($(date +%s) - build_started))
 
-arm64_dir=""
+# BENCH_ARM64_DIR measures arm64 bootstraps already built (cargo lambda's layout, DIR/<bin>/
+# bootstrap) instead; the results say they were not built by this run.
+arm64_dir="${BENCH_ARM64_DIR:-}"
+arm64_note="arm64: ${arm64_dir:+built before this run, found in $arm64_dir}"
 arm64_seconds=""
 if [ "${BENCH_ARM64:-0}" = 1 ]; then
   echo "== release build (arm64, for sizes)"
@@ -49,6 +53,7 @@ if [ "${BENCH_ARM64:-0}" = 1 ]; then
   cargo lambda build --release --arm64 --locked --quiet --manifest-path bench/hello/Cargo.toml
   arm64_seconds=$(($(date +%s) - arm64_started))
   arm64_dir="$target/lambda"
+  arm64_note="arm64: built by this run"
 fi
 
 # The Python peer gets a virtualenv of its own, holding only what it would ship with.
@@ -68,7 +73,7 @@ echo "== functions under the Runtime API host"
 timeout 1200 python bench/lambda_bench.py --state "$stack_state" --bin-dir "$target/release" \
   --hello "$target/release/bench-hello" --peer-python "$PWD/$peer/bin/python" \
   --breakdown "$target/release/bench-breakdown" ${arm64_dir:+--arm64-dir "$arm64_dir"} \
-  --runs "$runs" --warm "$warm" --json "$stack_state/results.json"
+  --arm64-note "$arm64_note" --runs "$runs" --warm "$warm" --json "$stack_state/results.json"
 
 echo "== login timing parity"
 parity=$(timeout 600 python bench/login_timing.py --bin-dir "$target/release" \
@@ -83,9 +88,12 @@ out=bench/results.md
     "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)," \
     "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr)," \
     "$(rustc --version | cut -d' ' -f1-2), $(python3 --version)."
-  echo "Written by \`make bench\` (scripts/bench.sh): the release build took ${build_seconds} s" \
-    "(shared, possibly warm, target directory)${arm64_seconds:+, the arm64 build ${arm64_seconds} s}," \
-    "the whole run $(($(date +%s) - started)) s."
+  builds="the release build took ${build_seconds} s (shared, possibly warm, target directory)"
+  if [ -n "$arm64_seconds" ]; then
+    builds="$builds, the arm64 build ${arm64_seconds} s"
+  fi
+  echo "Written by \`make bench\` (scripts/bench.sh): $builds, the whole run" \
+    "$(($(date +%s) - started)) s."
   echo
   python bench/report.py "$stack_state/results.json"
   echo

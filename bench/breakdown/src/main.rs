@@ -26,7 +26,11 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-async fn measure(rounds: usize, email: &str, password: &str) -> Result<serde_json::Value, ApiError> {
+async fn measure(
+    rounds: usize,
+    email: &str,
+    password: &str,
+) -> Result<serde_json::Value, ApiError> {
     let app = App::from_env()
         .await
         .map_err(|e| ApiError::internal(format!("settings: {e}")))?;
@@ -104,8 +108,10 @@ fn main() -> ExitCode {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(50);
-    let (Ok(email), Ok(password)) = (std::env::var("BENCH_EMAIL"), std::env::var("BENCH_PASSWORD"))
-    else {
+    let (Ok(email), Ok(password)) = (
+        std::env::var("BENCH_EMAIL"),
+        std::env::var("BENCH_PASSWORD"),
+    ) else {
         eprintln!("bench-breakdown: set BENCH_EMAIL and BENCH_PASSWORD");
         return ExitCode::from(2);
     };

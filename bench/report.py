@@ -183,7 +183,10 @@ def main():
           "rules, signing the token, the runtime's round trip) and the noise between two "
           f"measurements made apart. Warm me p50 {me['p50']:.2f} ms less its two reads "
           f"{parts['me_store']:.2f} ms leaves {me_own:.2f} ms of Trailport's own time "
-          "(including the runtime's round trip).")
+          "(including the runtime's round trip). Both are medians of runs made apart, so this "
+          "is an estimate: the two reads alone spread over "
+          f"{pct(data['breakdown']['me_store'], 75) - pct(data['breakdown']['me_store'], 25):.2f}"
+          " ms between their quartiles.")
     print()
 
     print("## Against the targets")

@@ -167,7 +167,7 @@ def main():
     print("## Login and me, broken down")
     print()
     print("bench/breakdown times the parts on their own in the release profile, against the "
-          "same table (medians over "
+          "same table, ten times in every round just after the functions ran (medians over "
           f"{len(data['breakdown']['verify'])} rounds):")
     print()
     print(f"- Argon2id verify against the stored hash: {parts['verify']:.2f} ms; against the "
@@ -180,10 +180,9 @@ def main():
     print(f"Warm login p50 {stats['login']['p50']:.2f} ms against Argon2 verify + store calls "
           f"{login_parts:.2f} ms: {login_ratio:.3f}x, a difference of "
           f"{stats['login']['p50'] - login_parts:+.2f} ms for everything else (JSON, the email "
-          "rules, signing the token, the runtime's round trip) and the noise between two "
-          f"measurements made apart. Warm me p50 {me['p50']:.2f} ms less its two reads "
+          "rules, signing the token, the runtime's round trip) and noise. Warm me p50 {me['p50']:.2f} ms less its two reads "
           f"{parts['me_store']:.2f} ms leaves {me_own:.2f} ms of Trailport's own time "
-          "(including the runtime's round trip). Both are medians of runs made apart, so this "
+          "(including the runtime's round trip). Both are medians of separate runs, so this "
           "is an estimate: the two reads alone spread over "
           f"{pct(data['breakdown']['me_store'], 75) - pct(data['breakdown']['me_store'], 25):.2f}"
           " ms between their quartiles.")

@@ -144,10 +144,11 @@ def main():
     if "me, one CA file" in stats:
         bundle = stats["me, one CA file"]
         print(f"`me, one CA file` is me again with `SSL_CERT_FILE` set to the CA bundle and "
-              f"`SSL_CERT_DIR` to an empty directory: init {bundle['init']:.2f} ms against "
-              f"{me['init']:.2f} ms, so reading this machine's {data.get('ca_files', '~150')} "
-              f"separate certificate files costs about {me['init'] - bundle['init']:.2f} ms of "
-              "me's cold start. Lambda's runtime keeps its certificates in one bundle file.")
+              f"`SSL_CERT_DIR` to an empty directory, so that the SDK does not read this "
+              f"machine's {data.get('ca_files', '~150')} separate certificate files: init "
+              f"{bundle['init']:.2f} ms against {me['init']:.2f} ms "
+              f"({bundle['init'] - me['init']:+.2f} ms). Lambda's runtime keeps its "
+              "certificates in one bundle file.")
         print()
     print("## Sizes")
     print()

@@ -83,9 +83,15 @@ def main():
     targets.append(
         f"- Login within 10% of hash + store calls: {verdict(abs(login_ratio - 1) <= 0.10)}; "
         f"{login_ratio:.3f}x.")
-    targets.append(
-        f"- Warm me p50 under 2 ms of Trailport's own time: {verdict(me_own < 2)}; "
-        f"{me_own:.2f} ms.")
+    if me_own < 0:
+        # The store's own spread is larger than what is left: the subtraction cannot tell.
+        targets.append(
+            f"- Warm me p50 under 2 ms of Trailport's own time: **not resolved**; the estimate "
+            f"is {me_own:.2f} ms, below zero, so the store's noise is larger than the rest.")
+    else:
+        targets.append(
+            f"- Warm me p50 under 2 ms of Trailport's own time: {verdict(me_own < 2)}; "
+            f"{me_own:.2f} ms (an estimate; see above).")
     measured = [n for n in FUNCTIONS if n in arm64]
     if measured:
         largest = max(measured, key=lambda n: arm64[n]["binary"])

@@ -1,55 +1,61 @@
 """Login timing parity: does a wrong password take as long as an unknown email?
 
-    login_timing.py --api URL --rounds N
+    login_timing.py --bin-dir DIR --state DIR --rounds N
 
-Registers N accounts, then sends 2N sign-ins over HTTP in alternation: a wrong password for
-one of those accounts (each account once, so throttling never starts), and an unknown email.
-Prints the median and p90 of each in milliseconds and the ratio of the medians, one line, for
-bench/results.md. Both statuses must be 401; anything else stops the run.
+Registers N accounts through the register function, then starts the login function (both
+release binaries, under bench/runtime_host.py against the local stack) and sends it 2N
+sign-ins in alternation: a wrong password for one of those accounts (each account once, so
+throttling never starts), and an unknown email. The time is the function's own, from the event
+handed out to the response read. Prints the median and p90 of each in milliseconds and the
+ratio of the medians, as table rows for bench/results.md. Both statuses must be 401; anything
+else stops the run.
 """
 
 import argparse
-import json
+import os
 import secrets
 import statistics
-import time
-import urllib.error
-import urllib.request
+import sys
+from pathlib import Path
 
-
-def post(api, path, body):
-    req = urllib.request.Request(api + path, data=json.dumps(body).encode(), method="POST")
-    req.add_header("Content-Type", "application/json")
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            status = resp.status
-    except urllib.error.HTTPError as err:
-        status = err.code
-    return status, (time.perf_counter() - started) * 1000
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lambda_bench import event, status_check  # noqa: E402
+from runtime_host import InvocationFailed, RuntimeHost  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--api", required=True)
+    parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--state", required=True)
     parser.add_argument("--rounds", type=int, default=100)
     args = parser.parse_args()
 
+    bin_dir = Path(args.bin_dir)
+    logs = Path(args.state) / "functions.log"
+    env = dict(os.environ)
     password = "timing " + secrets.token_hex(12)
     accounts = [f"timing-{secrets.token_hex(6)}@example.com" for _ in range(args.rounds)]
-    for email in accounts:
-        status, _ = post(args.api, "/api/register", {"email": email, "password": password})
-        assert status == 201, status
+    host = RuntimeHost()
+    try:
+        host.run([str(bin_dir / "register")], env,
+                 [event("register", {"email": e, "password": password}) for e in accounts],
+                 status_check(201, "register"), logs)
+        events = []
+        for email in accounts:
+            events.append(event("login", {"email": email, "password": "not " + password}))
+            stranger = f"nobody-{secrets.token_hex(6)}@example.com"
+            events.append(event("login", {"email": stranger, "password": password}))
+        # One unknown-email sign-in first, as the cold invocation, so both series are warm.
+        cold = event("login", {"email": f"cold-{secrets.token_hex(6)}@example.com",
+                               "password": password})
+        run = host.run([str(bin_dir / "login")], env, [cold, *events],
+                       status_check(401, "login"), logs)
+    except InvocationFailed as err:
+        sys.exit(f"login_timing: stopped: {err} (function logs: {logs})")
+    finally:
+        host.close()
 
-    wrong, unknown = [], []
-    for email in accounts:
-        status, ms = post(args.api, "/api/login", {"email": email, "password": "not " + password})
-        assert status == 401, status
-        wrong.append(ms)
-        stranger = f"nobody-{secrets.token_hex(6)}@example.com"
-        status, ms = post(args.api, "/api/login", {"email": stranger, "password": password})
-        assert status == 401, status
-        unknown.append(ms)
+    wrong, unknown = run["warm_ms"][0::2], run["warm_ms"][1::2]
 
     def p90(values):
         return statistics.quantiles(values, n=10)[-1]

@@ -36,7 +36,8 @@ from runtime_host import InvocationFailed, RuntimeHost  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
 COOKIE = "trailport_session"  # the development cookie; the stack runs with APP_ENV=development
-FUNCTIONS = ["register", "login", "logout", "me", "credentials", "buckets-list", "buckets-select"]
+FUNCTIONS = ["register", "login", "logout", "me", "credentials", "buckets-list", "buckets-select",
+             "events", "console"]
 EM_AARCH64 = 183
 # One file holding every CA certificate, as Lambda's Amazon Linux 2023 has; see `main`.
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -183,7 +184,7 @@ def main():
                 status_check(200, "login", logins)))
 
             for name, body in [("credentials", credentials), ("buckets-list", None),
-                               ("buckets-select", select)]:
+                               ("buckets-select", select), ("events", None)]:
                 results[name].append(run(
                     name, rust(name), [event(name, body, token) for _ in range(n)],
                     status_check(200, name)))
@@ -221,6 +222,10 @@ def main():
             )
             for key, values in json.loads(parts.stdout).items():
                 breakdown.setdefault(key, []).extend(values)
+
+            results["console"].append(run(
+                "console", rust("console"), [event("console") for _ in range(n)],
+                status_check(200, "console")))
 
             results["hello"].append(run(
                 "hello", [args.hello], [event("me") for _ in range(n)],

@@ -12,7 +12,8 @@ import json
 import statistics
 import sys
 
-FUNCTIONS = ["register", "login", "logout", "me", "credentials", "buckets-list", "buckets-select"]
+FUNCTIONS = ["register", "login", "logout", "me", "credentials", "buckets-list", "buckets-select",
+             "events", "console"]
 MIB = 1024 * 1024
 
 

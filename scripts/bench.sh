@@ -37,6 +37,7 @@ fi
 echo "== release build (x86_64, for timing)"
 build_started=$(date +%s)
 cargo build --release --locked --quiet "${packages[@]}" -p bench-breakdown
+cargo build --release --locked --quiet -p trailport --example parse_throughput
 cargo build --release --locked --quiet --manifest-path bench/hello/Cargo.toml
 build_seconds=$(($(date +%s) - build_started))
 
@@ -75,6 +76,12 @@ timeout 1200 python bench/lambda_bench.py --state "$stack_state" --bin-dir "$tar
   --breakdown "$target/release/bench-breakdown" ${arm64_dir:+--arm64-dir "$arm64_dir"} \
   --arm64-note "$arm64_note" --runs "$runs" --warm "$warm" --json "$stack_state/results.json"
 
+echo "== parsing throughput: the events reader against Python's gzip and json"
+parse_dir="$stack_state/parse-fixtures"
+python bench/parse_fixtures.py "$parse_dir" 40 2000
+parse_rust=$(timeout 600 "$target/release/examples/parse_throughput" "$parse_dir" 5)
+parse_python=$(timeout 600 python bench/parse_python.py "$parse_dir" 5)
+
 echo "== login timing parity"
 parity=$(timeout 600 python bench/login_timing.py --bin-dir "$target/release" \
   --state "$stack_state" --rounds 100)
@@ -105,6 +112,28 @@ out=bench/results.md
   echo "| case | median | p90 |"
   echo "|---|---|---|"
   echo "$parity"
+  echo
+  echo "## Parsing throughput"
+  echo
+  echo "The same 40 gzip log files (2,000 realistic records each, from bench/parse_fixtures.py),"
+  echo "in memory, on one core: the events function's reader (shared/examples/parse_throughput.rs)"
+  echo "against Python's gzip and json (bench/parse_python.py); both keep the newest 50 failed"
+  echo "calls of each file. Medians of 5 rounds, in MB of decompressed JSON per second."
+  echo
+  python - "$parse_rust" "$parse_python" <<'PARSE'
+import json, sys
+rust, python = (json.loads(a) for a in sys.argv[1:3])
+if rust["kept"] != python["kept"]:
+    sys.exit(f"parse benchmark: Rust kept {rust['kept']} events, Python {python['kept']}")
+print("| reader | MB/s | events kept |")
+print("|---|---|---|")
+print(f"| Trailport (Rust) | {rust['mb_per_s']} | {rust['kept']} |")
+print(f"| Python gzip + json | {python['mb_per_s']} | {python['kept']} |")
+print()
+ratio = rust["mb_per_s"] / python["mb_per_s"]
+verdict = "met" if ratio >= 5 else "missed"
+print(f"Rust / Python: {ratio:.1f}x (target at least 5x: **{verdict}**).")
+PARSE
   if [ -f bench/notes.md ]; then
     echo
     cat bench/notes.md

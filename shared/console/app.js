@@ -610,11 +610,6 @@
     const result = button ? await busy(button, call) : await call();
     if (!result.ok) {
       $("events-status").textContent = "";
-      if (!result.code && (result.status === 404 || result.status === 405)) {
-        // A Trailport without the events function answers with the gateway's own 404.
-        $("events-status").textContent = "Events are not available on this Trailport yet.";
-        return;
-      }
       return fail(result, "events-form");
     }
     renderEvents(result.data, more);

@@ -28,17 +28,23 @@ where
     Fut: Future<Output = HandlerResult>,
 {
     let started = Instant::now();
-    let span = tracing::info_span!(
-        "request",
-        endpoint,
-        method = %req.method(),
-        client = client_address(&req).unwrap_or_default(),
-        user = tracing::field::Empty,
-    );
+    let span = request_span(endpoint, &req);
 
     async move { log_outcome(handler(app, req).await, started) }
         .instrument(span)
         .await
+}
+
+/// The span every request's log lines carry: endpoint, method, the client's address (from API
+/// Gateway's request context, never a header) and, once known, the signed-in user.
+fn request_span(endpoint: &'static str, req: &Request) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        endpoint,
+        method = %req.method(),
+        client = client_address(req).unwrap_or_default(),
+        user = tracing::field::Empty,
+    )
 }
 
 /// Logs one request's outcome and turns it into its response.
@@ -141,12 +147,7 @@ pub fn dispatch_static(
     handler: fn(Request) -> HandlerResult,
 ) -> Response<Body> {
     let started = Instant::now();
-    let span = tracing::info_span!(
-        "request",
-        endpoint,
-        method = %req.method(),
-        client = client_address(&req).unwrap_or_default(),
-    );
+    let span = request_span(endpoint, &req);
     let _entered = span.enter();
     log_outcome(handler(req), started)
 }

@@ -290,13 +290,7 @@ async fn a_role_arn_sent_with_keys_is_kept_as_information_and_the_keys_are_used(
 async fn a_role_that_requires_the_users_external_id_connects() {
     let app = app().await;
     let (email, cookie) = signed_in_user(&app, "role").await;
-    let external_id = app
-        .store
-        .user(&email)
-        .await
-        .expect("read")
-        .expect("user")
-        .external_id;
+    let external_id = external_id_of(&app, &email).await;
     let role = create_role(Some(&external_id));
 
     let response = submit(&app, &cookie, json!({"role_arn": role})).await;
@@ -375,13 +369,7 @@ async fn role_only_connections_can_be_switched_off() {
     settings.allow_role_arn = false;
     let app = app_with(settings, Arc::new(SystemClock)).await;
     let (email, cookie) = signed_in_user(&app, "norole").await;
-    let external_id = app
-        .store
-        .user(&email)
-        .await
-        .expect("read")
-        .expect("user")
-        .external_id;
+    let external_id = external_id_of(&app, &email).await;
     let role = create_role(Some(&external_id));
 
     let response = submit(&app, &cookie, json!({"role_arn": role})).await;

@@ -118,13 +118,7 @@ where
     assert!(call(&app, handler, request()).await.status().is_success());
 
     // A role connection makes Trailport assume the role as itself.
-    let external_id = setup
-        .store
-        .user(&email)
-        .await
-        .expect("read")
-        .expect("user")
-        .external_id;
+    let external_id = external_id_of(&setup, &email).await;
     let role = create_role(Some(&external_id));
     let switched = call(
         &setup,
@@ -371,13 +365,7 @@ async fn every_function_is_granted_exactly_what_its_code_calls() {
         "privilege-role",
     )
     .await;
-    let external_id = app
-        .store
-        .user(&email)
-        .await
-        .expect("read")
-        .expect("user")
-        .external_id;
+    let external_id = external_id_of(&app, &email).await;
     let body = json!({"role_arn": create_role(Some(&external_id))}).to_string();
     assert_eq!(
         call(

@@ -51,13 +51,7 @@ async fn assuming_a_role_sends_the_external_id_a_short_session_and_no_personal_d
     let app = Arc::new(app);
 
     let (email, cookie) = signed_in_user(&app, "session-name").await;
-    let external_id = app
-        .store
-        .user(&email)
-        .await
-        .expect("read")
-        .expect("user")
-        .external_id;
+    let external_id = external_id_of(&app, &email).await;
     let role = create_role(Some(&external_id));
     let body = json!({"role_arn": role}).to_string();
     let response = call(

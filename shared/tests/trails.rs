@@ -347,13 +347,7 @@ async fn bad_filters_and_missing_steps_get_clear_errors() {
 async fn a_role_connection_reads_events_from_a_bucket_in_another_region() {
     let app = app().await;
     let (email, cookie) = signed_in_user(&app, "events-role").await;
-    let external_id = app
-        .store
-        .user(&email)
-        .await
-        .expect("read")
-        .expect("user")
-        .external_id;
+    let external_id = external_id_of(&app, &email).await;
     let body = json!({ "role_arn": create_role(Some(&external_id)) }).to_string();
     let connected = call(
         &app,

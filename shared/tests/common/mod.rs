@@ -119,6 +119,16 @@ pub fn session_cookie(response: &Response<Body>) -> String {
     header.split(';').next().expect("name=value").to_owned()
 }
 
+/// The external id Trailport generated for `email`'s account.
+pub async fn external_id_of(app: &Arc<App>, email: &str) -> String {
+    app.store
+        .user(email)
+        .await
+        .expect("read")
+        .expect("user")
+        .external_id
+}
+
 /// Registers and signs in a new user; returns the email and the `name=value` cookie.
 pub async fn signed_in_user(app: &Arc<App>, tag: &str) -> (String, String) {
     let email = unique_email(tag);

@@ -43,8 +43,9 @@ Walk-through, in another terminal (curl keeps the session cookie in {jar}):
   curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -d '{{"bucket":"demo-org-trail"}}' {api}/api/buckets/select
   curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -d '{{"bucket":"demo-cloudtrail-logs"}}' {api}/api/buckets/select
   curl -s -b {jar} -c {jar} "{api}/api/events?limit=5"
+  curl -s -b {jar} -c {jar} "{api}/api/events?limit=5&cursor=<next_cursor of the page above>"
   curl -s -b {jar} -c {jar} "{api}/api/events?event_name=ConsoleLogin&errors_only=true"
-  curl -s -b {jar} -c {jar} "{api}/api/events?limit=5&cursor=<next_cursor of the last page>"
+  curl -s -b {jar} -c {jar} "{api}/api/events?user_arn=assumed-role/Admin&since=2026-12-02T00:00:00Z"
 
 To connect with a role instead, create one that trusts Trailport and requires your external
 id (the "external_id" in GET /api/me), then send the ARN it prints:
@@ -52,7 +53,9 @@ id (the "external_id" in GET /api/me), then send the ARN it prints:
   make demo-role EXTERNAL_ID=<external_id>
   curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -d '{{"role_arn":"<the ARN>"}}' {api}/api/credentials
 
-Sign out; the old cookie stops working:
+Sign out (204, no body), then try the old cookie, kept aside first: it gets 401:
 
-  curl -s -b {jar} -c {jar} -H 'Content-Type: application/json' -X POST {api}/api/logout
+  cp {jar} {jar}.old
+  curl -s -w '%{{http_code}}\\n' -b {jar} -c {jar} -H 'Content-Type: application/json' -X POST {api}/api/logout
+  curl -s -b {jar}.old {api}/api/me
 """)

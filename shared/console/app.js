@@ -14,8 +14,8 @@
       "try again.",
     invalid_email: () => "That does not look like an email address. Check that it has one @ " +
       "and a domain such as example.com.",
-    weak_password: (d) => `Choose a stronger password. ${d} A few unrelated words, 15 ` +
-      "characters or more, make a good one.",
+    // The API's own reason already says what makes a good password.
+    weak_password: (d) => `Choose a stronger password. ${d}`,
     invalid_access_key: () => "That is not an access key id. It starts with AKIA and has 20 " +
       "capital letters and digits in all; check you did not paste the secret instead.",
     invalid_secret_key: () => "That is not a secret access key: it has exactly 40 characters. " +
@@ -588,7 +588,12 @@
     state.cursor = data.next_cursor || null;
     $("events-more").hidden = !state.cursor;
     const scanned = data.scanned || {};
-    const read = scanned.files !== undefined ? ` Read ${scanned.files} log files.` : "";
+    state.filesRead = (append ? state.filesRead || 0 : 0) + (scanned.files || 0);
+    state.skipped = (append ? state.skipped || 0 : 0) + (scanned.skipped_files || 0);
+    const skipped = state.skipped
+      ? ` ${state.skipped} of them could not be read (corrupt or cut short) and were skipped.`
+      : "";
+    const read = ` Read ${state.filesRead} log file${state.filesRead === 1 ? "" : "s"}.${skipped}`;
     $("events-status").textContent = count === 0
       ? `No events match.${read}`
       : `Showing ${count} event${count === 1 ? "" : "s"}, newest first.${read}`;
@@ -609,7 +614,13 @@
     const call = () => api("GET", `/api/events?${query}`);
     const result = button ? await busy(button, call) : await call();
     if (!result.ok) {
+      // Nothing from an earlier bucket or filter may stay on screen under this one's error.
       $("events-status").textContent = "";
+      $("events-body").replaceChildren();
+      $("events-table").hidden = true;
+      $("events-more").hidden = true;
+      state.cursor = null;
+      state.filesRead = 0;
       return fail(result, "events-form");
     }
     renderEvents(result.data, more);

@@ -108,6 +108,16 @@ test("a new user signs up, signs in, connects with keys, picks the trail bucket 
         `/api/events?limit=50&event_name=${encodeURIComponent(first.name)}`)).body.next_cursor));
     await screenshot(page, "06-events");
 
+    // A bucket whose logs cannot be opened says why, and shows nothing of the bucket before.
+    await page.locator("#nav").getByRole("button", { name: "Buckets" }).click();
+    await page.getByRole("radio", { name: "demo-kms-trail" }).check();
+    await submit(page.getByRole("button", { name: "Use this bucket" }));
+    await page.locator("#screen-events").waitFor({ state: "visible" });
+    assert.match(await errorText(page), /encrypted with a KMS key/);
+    assert.equal(await page.locator("#events-table").isVisible(), false);
+    assert.equal(await page.locator("#events-body tr").count(), 0);
+    assert.equal(await page.locator("#events-more").isVisible(), false);
+
     // A reload keeps the session and lands on the same step.
     await page.reload();
     await page.locator("#screen-events").waitFor({ state: "visible" });

@@ -16,6 +16,7 @@
 //! page reaches its file budget inside a date, it shows only the events newer than anything
 //! still unread, and its cursor starts the next page at the newest unread time.
 
+use std::borrow::Cow;
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt;
@@ -222,24 +223,6 @@ impl Query {
             (None, None) => None,
         }
     }
-
-    fn matches(&self, event: &Event) -> bool {
-        let position_ok = self.before.as_ref().is_none_or(|b| event.position < *b);
-        let time_ok = self.since_ms.is_none_or(|s| event.position.t >= s)
-            && self.until_ms.is_none_or(|u| event.position.t <= u);
-        let name_ok = self
-            .event_name
-            .as_ref()
-            .is_none_or(|n| n.eq_ignore_ascii_case(&event.name));
-        let user_ok = self.user_arn.as_ref().is_none_or(|wanted| {
-            event
-                .user_arn
-                .as_ref()
-                .is_some_and(|arn| arn.to_lowercase().contains(wanted.as_str()))
-        });
-        let error_ok = !self.errors_only || event.error_code.is_some();
-        position_ok && time_ok && name_ok && user_ok && error_ok
-    }
 }
 
 /// One event, as the API shows it.
@@ -319,6 +302,14 @@ impl Newest {
         }
     }
 
+    /// Whether an event at `(t, id)` would be kept.
+    fn would_keep(&self, t: i64, id: &str) -> bool {
+        self.heap.len() < self.limit
+            || self.heap.peek().is_some_and(|Reverse(oldest)| {
+                (t, id) > (oldest.position.t, oldest.position.id.as_str())
+            })
+    }
+
     fn merge(&mut self, other: Newest) {
         for Reverse(event) in other.heap {
             self.offer(event);
@@ -340,61 +331,107 @@ impl Newest {
     }
 }
 
-/// The fields of a CloudTrail record that a page shows; the rest are skipped unread.
+/// The fields of a CloudTrail record that a page shows; the rest are skipped unread. Strings
+/// borrow from the file's text where they can, so a record that does not make the page costs
+/// no allocation.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawRecord {
-    event_time: Option<String>,
-    event_name: Option<String>,
-    event_source: Option<String>,
-    aws_region: Option<String>,
-    #[serde(rename = "sourceIPAddress")]
-    source_ip_address: Option<String>,
-    user_identity: Option<RawIdentity>,
-    error_code: Option<String>,
-    #[serde(rename = "requestID")]
-    request_id: Option<String>,
-    #[serde(rename = "eventID")]
-    event_id: Option<String>,
-    recipient_account_id: Option<String>,
+struct RawRecord<'a> {
+    #[serde(borrow)]
+    event_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    aws_region: Option<Cow<'a, str>>,
+    #[serde(rename = "sourceIPAddress", borrow)]
+    source_ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_identity: Option<RawIdentity<'a>>,
+    #[serde(borrow)]
+    error_code: Option<Cow<'a, str>>,
+    #[serde(rename = "requestID", borrow)]
+    request_id: Option<Cow<'a, str>>,
+    #[serde(rename = "eventID", borrow)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    recipient_account_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct RawIdentity {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    arn: Option<String>,
+struct RawIdentity<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    arn: Option<Cow<'a, str>>,
 }
 
-impl RawRecord {
-    /// The event, or `None` for a record without the time, name, source or id every event has.
-    fn into_event(self) -> Option<Event> {
-        let time = self.event_time?;
-        let t = DateTime::from_str(&time, DateTimeFormat::DateTime)
-            .ok()?
-            .to_millis()
-            .ok()?;
-        let event_id = self.event_id?;
+fn owned(text: Option<Cow<'_, str>>) -> Option<String> {
+    text.map(Cow::into_owned)
+}
+
+impl RawRecord<'_> {
+    /// Offers the record to `newest` if it matches `query`. A record without the time, name,
+    /// source or id every event has is passed over.
+    fn offer_to(self, query: &Query, newest: &mut Newest) {
+        let (Some(time), Some(name), Some(source), Some(id)) = (
+            self.event_time,
+            self.event_name,
+            self.event_source,
+            self.event_id,
+        ) else {
+            return;
+        };
+        let Some(t) = DateTime::from_str(&time, DateTimeFormat::DateTime)
+            .ok()
+            .and_then(|d| d.to_millis().ok())
+        else {
+            return;
+        };
         let (user_type, user_arn) = self
             .user_identity
             .map_or((None, None), |identity| (identity.kind, identity.arn));
-        Some(Event {
-            time,
-            name: self.event_name?,
-            source: self.event_source?,
-            region: self.aws_region,
-            source_ip: self.source_ip_address,
-            user_type,
-            user_arn,
-            error_code: self.error_code.filter(|c| !c.is_empty()),
-            request_id: self.request_id,
+        let error_code = self.error_code.filter(|c| !c.is_empty());
+
+        let position_ok = query
+            .before
+            .as_ref()
+            .is_none_or(|b| (t, id.as_ref()) < (b.t, b.id.as_str()));
+        let time_ok =
+            query.since_ms.is_none_or(|s| t >= s) && query.until_ms.is_none_or(|u| t <= u);
+        let name_ok = query
+            .event_name
+            .as_ref()
+            .is_none_or(|n| n.eq_ignore_ascii_case(&name));
+        let user_ok = query.user_arn.as_ref().is_none_or(|wanted| {
+            user_arn
+                .as_ref()
+                .is_some_and(|arn| arn.to_lowercase().contains(wanted.as_str()))
+        });
+        let error_ok = !query.errors_only || error_code.is_some();
+        let wanted = position_ok && time_ok && name_ok && user_ok && error_ok;
+        if !(wanted && newest.would_keep(t, &id)) {
+            return;
+        }
+
+        newest.offer(Event {
+            time: time.into_owned(),
+            name: name.into_owned(),
+            source: source.into_owned(),
+            region: owned(self.aws_region),
+            source_ip: owned(self.source_ip_address),
+            user_type: owned(user_type),
+            user_arn: owned(user_arn),
+            error_code: owned(error_code),
+            request_id: owned(self.request_id),
+            event_id: id.to_string(),
+            account_id: owned(self.recipient_account_id),
             position: Position {
                 t,
-                id: event_id.clone(),
+                id: id.into_owned(),
             },
-            event_id,
-            account_id: self.recipient_account_id,
-        })
+        });
     }
 }
 
@@ -456,12 +493,8 @@ impl<'de> Visitor<'de> for Records<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(record) = seq.next_element::<RawRecord>()? {
-            if let Some(event) = record.into_event()
-                && self.query.matches(&event)
-            {
-                self.newest.offer(event);
-            }
+        while let Some(record) = seq.next_element::<RawRecord<'de>>()? {
+            record.offer_to(self.query, self.newest);
         }
         Ok(())
     }

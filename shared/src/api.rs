@@ -221,7 +221,8 @@ pub async fn credentials(app: Arc<App>, req: Request) -> HandlerResult {
             if !app.settings.allow_role_arn {
                 return Err(ApiError::bad_request(
                     "role_arn_disabled",
-                    "Connecting with a role alone is turned off here. Send an access key and secret.",
+                    "Connecting with a role alone is turned off here. Send an access key and \
+                        secret.",
                 ));
             }
             let account_id = parse_role_arn(&role_arn)?;
@@ -342,7 +343,8 @@ pub async fn buckets_select(app: Arc<App>, req: Request) -> HandlerResult {
     if !app.store.set_bucket(&user.email, &choice).await? {
         return Err(ApiError::conflict(
             "connection_changed",
-            "The AWS connection changed while the bucket was being checked. Choose the bucket again.",
+            "The AWS connection changed while the bucket was being checked. Choose the bucket \
+                again.",
         ));
     }
 

@@ -113,18 +113,22 @@ where
     let server_side = status.is_some_and(|s| s >= 500);
 
     match step {
-        _ if server_side => {
-            ApiError::bad_gateway("aws_error", "AWS failed to answer the request. Try again.").with_cause(detail)
-        }
+        _ if server_side => ApiError::bad_gateway(
+            "aws_error",
+            "AWS failed to answer the request. Try \
+                again.",
+        )
+        .with_cause(detail),
         Step::CheckKeys if bad_key || denied => ApiError::bad_request(
             "aws_credentials_invalid",
-            "AWS did not accept these keys. Check the access key id and secret, and that the key is active.",
+            "AWS did not accept these keys. Check the access key id and secret, and that the key \
+                is active.",
         )
         .with_cause(detail),
         Step::AssumeRole if bad_key || denied => ApiError::forbidden(
             "role_not_assumable",
-            "Trailport could not assume this role. Its trust policy must name Trailport's principal \
-             and require your external id.",
+            "Trailport could not assume this role. Its trust policy must name Trailport's \
+             principal and require your external id.",
         )
         .with_cause(detail),
         Step::UseConnection if bad_key => ApiError::forbidden(
@@ -137,7 +141,12 @@ where
             "AWS denied Trailport this action. Check the permissions of the connected identity.",
         )
         .with_cause(detail),
-        _ => ApiError::bad_gateway("aws_error", "AWS refused the request unexpectedly.").with_cause(detail),
+        _ => ApiError::bad_gateway(
+            "aws_error",
+            "AWS refused the request \
+            unexpectedly.",
+        )
+        .with_cause(detail),
     }
 }
 
@@ -348,7 +357,8 @@ impl CustomerSession {
 fn role_revoked() -> ApiError {
     ApiError::forbidden(
         "aws_credentials_revoked",
-        "Trailport can no longer assume the connected role. Check its trust policy, or connect again.",
+        "Trailport can no longer assume the connected role. Check its trust policy, or connect \
+            again.",
     )
 }
 

@@ -211,7 +211,10 @@ mod tests {
         let err = ApiError::bad_request("invalid_email", "Enter an email address.");
         assert_eq!(
             err.body(),
-            serde_json::json!({"error": {"code": "invalid_email", "message": "Enter an email address."}})
+            serde_json::json!({"error": {
+                "code": "invalid_email",
+                "message": "Enter an email address."
+            }})
         );
     }
 

@@ -145,11 +145,13 @@ async fn malformed_and_temporary_keys_are_refused_before_aws_is_asked() {
         (json!({"secret_key": secret}), "invalid_request"),
         (json!({}), "invalid_request"),
         (
-            json!({"access_key": "AKIAIOSFODNN7EXAMPLE", "secret_key": secret, "external_id": "mine"}),
+            json!({"access_key": "AKIAIOSFODNN7EXAMPLE", "secret_key": secret,
+                   "external_id": "mine"}),
             "unknown_field",
         ),
         (
-            json!({"access_key": "AKIAIOSFODNN7EXAMPLE", "secret_key": secret, "role_arn": "arn:aws:iam::123456789012:user/x"}),
+            json!({"access_key": "AKIAIOSFODNN7EXAMPLE", "secret_key": secret,
+                   "role_arn": "arn:aws:iam::123456789012:user/x"}),
             "invalid_role_arn",
         ),
     ];
@@ -377,10 +379,8 @@ async fn role_only_connections_can_be_switched_off() {
         (response.status().as_u16(), error_code(&response).as_str()),
         (400, "role_arn_disabled")
     );
-    assert_eq!(
-        json(&call(&app, me, with_cookie(get("/api/me"), &cookie)).await)["role_connections_enabled"],
-        false
-    );
+    let view = json(&call(&app, me, with_cookie(get("/api/me"), &cookie)).await);
+    assert_eq!(view["role_connections_enabled"], false);
 
     // Keys still work, and may carry a role ARN as information.
     let (key, secret) = demo_keys();

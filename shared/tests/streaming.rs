@@ -45,7 +45,8 @@ impl GeneratedLog {
         }
         let separator = if self.index == 0 { "" } else { "," };
         let record = format!(
-            "{separator}{{\"eventTime\":\"2026-12-01T{:02}:{:02}:{:02}Z\",\"eventName\":\"GetObject\",\
+            "{separator}{{\"eventTime\":\"2026-12-01T{:02}:{:02}:{:02}Z\",\
+             \"eventName\":\"GetObject\",\
              \"eventSource\":\"s3.amazonaws.com\",\"awsRegion\":\"us-east-1\",\
              \"eventID\":\"{:032x}\",\"userIdentity\":{{\"type\":\"IAMUser\",\
              \"arn\":\"arn:aws:iam::111122223333:user/u{}\"}},\

@@ -43,9 +43,13 @@ fn vectors(name: &str) -> Vec<Value> {
 
 /// Seconds since the epoch of an RFC 3339 time with an offset, as the vectors write them.
 fn epoch(time: &str) -> u64 {
-    python("import datetime, sys; print(int(datetime.datetime.fromisoformat(sys.argv[1]).timestamp()))", &[time])
-        .parse()
-        .expect("seconds")
+    python(
+        "import datetime, sys; \
+        print(int(datetime.datetime.fromisoformat(sys.argv[1]).timestamp()))",
+        &[time],
+    )
+    .parse()
+    .expect("seconds")
 }
 
 #[test]
@@ -109,13 +113,15 @@ fn tokens_travel_both_ways_between_trailport_and_python() {
 
     let ours = vault.encrypt(&SecretString::from(secret.to_owned()));
     let opened_by_python = python(
-        "import sys; from cryptography.fernet import Fernet; print(Fernet(sys.argv[1]).decrypt(sys.argv[2].encode()).decode())",
+        "import sys; from cryptography.fernet import Fernet; \
+            print(Fernet(sys.argv[1]).decrypt(sys.argv[2].encode()).decode())",
         &[KEY, &ours],
     );
     assert_eq!(opened_by_python, secret);
 
     let theirs = python(
-        "import sys; from cryptography.fernet import Fernet; print(Fernet(sys.argv[1]).encrypt(sys.argv[2].encode()).decode())",
+        "import sys; from cryptography.fernet import Fernet; \
+            print(Fernet(sys.argv[1]).encrypt(sys.argv[2].encode()).decode())",
         &[KEY, secret],
     );
     assert_eq!(
@@ -141,7 +147,8 @@ fn a_passphrase_key_is_the_documented_argon2id_derivation() {
 
     // A token made with Python's derived key opens in a vault given only the passphrase.
     let token = python(
-        "import sys; from cryptography.fernet import Fernet; print(Fernet(sys.argv[1]).encrypt(b'same key').decode())",
+        "import sys; from cryptography.fernet import Fernet; \
+            print(Fernet(sys.argv[1]).encrypt(b'same key').decode())",
         &[&derived],
     );
     let vault = Vault::from_setting(passphrase).expect("passphrase");

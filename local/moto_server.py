@@ -12,13 +12,20 @@
 4. moto serves an object encrypted with SSE-KMS to anyone allowed s3:GetObject. AWS also
    requires kms:Decrypt on the object's key, and refuses with an AccessDenied that names
    kms:Decrypt; that check is added for GetObject.
+5. DynamoDB applies each write to an item as one step: its condition is checked and its update
+   made together. moto's server handles requests on several threads and applies writes without
+   a lock, so two concurrent increments of one counter can both read the same value. Its item
+   reads and writes are serialised here, as DynamoDB's are per item.
 
 After patching, it runs moto's own server entry point with the arguments it was given.
 """
 
+import functools
 import re
 import sys
+import threading
 
+from moto.dynamodb.models import DynamoDBBackend
 from moto.iam import access_control, policy_conditions
 from moto.iam.exceptions import NotFoundException
 from moto.s3.exceptions import S3ClientError
@@ -94,6 +101,22 @@ def _s3_check_with_kms(self, resource):
 
 
 access_control.S3IAMRequest.check_action_permitted = _s3_check_with_kms
+
+_dynamodb_lock = threading.RLock()
+
+
+def _serialised(method):
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with _dynamodb_lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
+for _name in ("get_item", "put_item", "update_item", "delete_item", "transact_write_items",
+              "batch_write_item"):
+    setattr(DynamoDBBackend, _name, _serialised(getattr(DynamoDBBackend, _name)))
 policy_conditions.CONDITION_OPERATIONS["StringLike"] = _string_like
 policy_conditions.TrustCondition.verify_condition = _verify_condition
 access_control.IAMRequestBase._is_assuming_role_operation = _is_assuming_role_operation

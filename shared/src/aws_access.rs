@@ -324,10 +324,7 @@ pub struct CustomerSession {
 impl CustomerSession {
     /// An S3 client in `region`, or in the default region for calls not tied to a bucket.
     pub fn s3(&self, region: Option<&str>) -> aws_sdk_s3::Client {
-        let region = region.map_or_else(
-            || self.default_region.clone(),
-            |r| Region::new(r.to_owned()),
-        );
+        let region = self.region_or_default(region);
         let config = aws_sdk_s3::config::Builder::from(&self.base)
             .credentials_provider(self.credentials.clone())
             .region(region)
@@ -337,15 +334,19 @@ impl CustomerSession {
 
     /// A CloudTrail client in `region`, or in the default region.
     pub fn cloudtrail(&self, region: Option<&str>) -> aws_sdk_cloudtrail::Client {
-        let region = region.map_or_else(
-            || self.default_region.clone(),
-            |r| Region::new(r.to_owned()),
-        );
+        let region = self.region_or_default(region);
         let config = aws_sdk_cloudtrail::config::Builder::from(&self.base)
             .credentials_provider(self.credentials.clone())
             .region(region)
             .build();
         aws_sdk_cloudtrail::Client::from_conf(config)
+    }
+
+    fn region_or_default(&self, region: Option<&str>) -> Region {
+        region.map_or_else(
+            || self.default_region.clone(),
+            |r| Region::new(r.to_owned()),
+        )
     }
 
     /// The region of calls that are not tied to a bucket.

@@ -244,6 +244,33 @@ pub(crate) fn bucket_error(err: ApiError) -> ApiError {
     }
 }
 
+/// The "folders" directly under `prefix` in `bucket`, which `owner` must own: one delimited
+/// listing of at most `max` entries (S3's own page size when `None`).
+pub(crate) async fn list_folders(
+    s3: &Client,
+    bucket: &str,
+    owner: &str,
+    prefix: &str,
+    max: Option<i32>,
+) -> Result<Vec<String>, ApiError> {
+    let output = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .expected_bucket_owner(owner)
+        .prefix(prefix)
+        .delimiter("/")
+        .set_max_keys(max)
+        .send()
+        .await
+        .map_err(|e| bucket_error(aws_error(e, Step::UseConnection)))?;
+    Ok(output
+        .common_prefixes
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.prefix)
+        .collect())
+}
+
 /// One delimited listing level: the "folders" directly under `prefix`.
 struct Walker<'a> {
     s3: &'a Client,
@@ -258,23 +285,7 @@ impl Walker<'_> {
             return Ok(Vec::new());
         }
         self.calls += 1;
-        let output = self
-            .s3
-            .list_objects_v2()
-            .bucket(self.bucket)
-            .expected_bucket_owner(self.owner)
-            .prefix(prefix)
-            .delimiter("/")
-            .max_keys(max)
-            .send()
-            .await
-            .map_err(|e| bucket_error(aws_error(e, Step::UseConnection)))?;
-        Ok(output
-            .common_prefixes
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|p| p.prefix)
-            .collect())
+        list_folders(self.s3, self.bucket, self.owner, prefix, Some(max)).await
     }
 
     /// The CloudTrail folders under one `…/AWSLogs/` prefix, with the accounts, regions and

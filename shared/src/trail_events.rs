@@ -32,7 +32,7 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::aws_access::{Step, aws_error};
-use crate::buckets::{bucket_error, is_region_name, last_folder};
+use crate::buckets::{bucket_error, is_region_name, last_folder, list_folders};
 use crate::error::ApiError;
 
 /// The most events one page may hold.
@@ -653,22 +653,7 @@ impl Reader<'_> {
 
     async fn folders(&mut self, prefix: &str) -> Result<Vec<String>, ApiError> {
         self.list_calls += 1;
-        let output = self
-            .s3
-            .list_objects_v2()
-            .bucket(self.bucket)
-            .expected_bucket_owner(self.owner)
-            .prefix(prefix)
-            .delimiter("/")
-            .send()
-            .await
-            .map_err(|e| bucket_error(aws_error(e, Step::UseConnection)))?;
-        Ok(output
-            .common_prefixes
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|p| p.prefix)
-            .collect())
+        list_folders(self.s3, self.bucket, self.owner, prefix, None).await
     }
 
     /// The log files of one day folder, newest first by the time in their names.

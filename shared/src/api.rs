@@ -38,14 +38,20 @@ fn with_cookie(mut response: Response<Body>, set_cookie: String) -> HandlerResul
     Ok(response)
 }
 
-/// `POST /api/register`: creates an account.
-pub async fn register(app: Arc<App>, req: Request) -> HandlerResult {
-    require_method(&req, "POST")?;
-    check_cross_site(&req, &app.settings)?;
-    let mut body = json_body(&req, false)?;
+/// The checked email and the password of a sign-up or sign-in, which share their request rules.
+fn email_and_password(app: &App, req: &Request) -> Result<(String, SecretString), ApiError> {
+    require_method(req, "POST")?;
+    check_cross_site(req, &app.settings)?;
+    let mut body = json_body(req, false)?;
     body.allow_only(&["email", "password"])?;
     let email = normalise_email(&body.required_string("email")?)?;
     let password = SecretString::from(body.required_string("password")?);
+    Ok((email, password))
+}
+
+/// `POST /api/register`: creates an account.
+pub async fn register(app: Arc<App>, req: Request) -> HandlerResult {
+    let (email, password) = email_and_password(&app, &req)?;
 
     check_new_password(secrecy::ExposeSecret::expose_secret(&password), &email)?;
     let password_hash = password::hash(password).await?;
@@ -74,12 +80,7 @@ pub async fn register(app: Arc<App>, req: Request) -> HandlerResult {
 
 /// `POST /api/login`: checks the password and starts a session.
 pub async fn login(app: Arc<App>, req: Request) -> HandlerResult {
-    require_method(&req, "POST")?;
-    check_cross_site(&req, &app.settings)?;
-    let mut body = json_body(&req, false)?;
-    body.allow_only(&["email", "password"])?;
-    let email = normalise_email(&body.required_string("email")?)?;
-    let password = SecretString::from(body.required_string("password")?);
+    let (email, password) = email_and_password(&app, &req)?;
     let invalid_login =
         || ApiError::unauthorized("invalid_login", "The email or password is wrong.");
 

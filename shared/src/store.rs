@@ -199,6 +199,36 @@ impl Store {
         }
     }
 
+    /// The item under `pk`, decoded, read consistently: a read just after a write must see it
+    /// (a session stored at sign-in, an attempt counted a moment ago).
+    async fn get<T: for<'de> Deserialize<'de>>(
+        &self,
+        pk: AttributeValue,
+    ) -> Result<Option<T>, ApiError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", pk)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?;
+        output.item.map(decode).transpose()
+    }
+
+    /// Deletes the item under `pk`; deleting one that is gone is not an error.
+    async fn delete(&self, pk: AttributeValue) -> Result<(), ApiError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", pk)
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
     /// Creates the account; `Ok(false)` when the email is taken. The conditional write makes
     /// concurrent registrations of one email produce exactly one account.
     pub async fn create_user(&self, user: &UserRecord) -> Result<bool, ApiError> {
@@ -230,16 +260,7 @@ impl Store {
 
     /// The account for `email`, read consistently.
     pub async fn user(&self, email: &str) -> Result<Option<UserRecord>, ApiError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", user_key(email))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        output.item.map(decode).transpose()
+        self.get(user_key(email)).await
     }
 
     /// Replaces the password hash, unless it changed since it was read.
@@ -412,16 +433,7 @@ impl Store {
 
     /// The session `id`, if it is still stored.
     pub async fn session(&self, id: &str) -> Result<Option<SessionRecord>, ApiError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", session_key(id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        output.item.map(decode).transpose()
+        self.get(session_key(id)).await
     }
 
     /// Moves the session's idle clock to `now`, if the session still exists.
@@ -450,28 +462,12 @@ impl Store {
 
     /// Deletes the session `id`; deleting one that is gone is not an error.
     pub async fn delete_session(&self, id: &str) -> Result<(), ApiError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", session_key(id))
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        self.delete(session_key(id)).await
     }
 
     /// The failed sign-ins recorded for `email`.
     pub async fn throttle(&self, email: &str) -> Result<Option<ThrottleRecord>, ApiError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", throttle_key(email))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(store_error)?;
-        output.item.map(decode).transpose()
+        self.get(throttle_key(email)).await
     }
 
     /// Counts one sign-in attempt for `email` and returns the count in its window: the current
@@ -543,13 +539,6 @@ impl Store {
 
     /// Forgets the failed sign-ins of `email`.
     pub async fn clear_throttle(&self, email: &str) -> Result<(), ApiError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", throttle_key(email))
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(())
+        self.delete(throttle_key(email)).await
     }
 }

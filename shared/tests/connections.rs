@@ -12,19 +12,6 @@ use trailport::api::{buckets_list, buckets_select, credentials, me};
 use trailport::clock::SystemClock;
 use trailport::store::Connection;
 
-async fn submit(
-    app: &Arc<trailport::App>,
-    cookie: &str,
-    body: serde_json::Value,
-) -> lambda_http::Response<lambda_http::Body> {
-    call(
-        app,
-        credentials,
-        with_cookie(post("/api/credentials", &body.to_string()), cookie),
-    )
-    .await
-}
-
 async fn select(
     app: &Arc<trailport::App>,
     cookie: &str,
@@ -53,7 +40,7 @@ async fn valid_keys_are_checked_with_aws_and_stored_encrypted() {
     let (email, cookie) = signed_in_user(&app, "keys").await;
     let (key, secret) = demo_keys();
 
-    let response = submit(
+    let response = post_credentials(
         &app,
         &cookie,
         json!({"access_key": key, "secret_key": secret}),
@@ -100,7 +87,7 @@ async fn keys_aws_refuses_are_400_and_nothing_is_stored() {
     let (key, secret) = demo_keys();
     let wrong_secret: String = secret.chars().rev().collect();
 
-    let response = submit(
+    let response = post_credentials(
         &app,
         &cookie,
         json!({"access_key": key, "secret_key": wrong_secret}),
@@ -110,7 +97,7 @@ async fn keys_aws_refuses_are_400_and_nothing_is_stored() {
         (response.status().as_u16(), error_code(&response).as_str()),
         (400, "aws_credentials_invalid")
     );
-    let response = submit(
+    let response = post_credentials(
         &app,
         &cookie,
         json!({"access_key": "AKIAAAAAAAAAAAAAAAAA", "secret_key": secret}),
@@ -156,7 +143,7 @@ async fn malformed_and_temporary_keys_are_refused_before_aws_is_asked() {
         ),
     ];
     for (body, code) in cases {
-        let response = submit(&app, &cookie, body.clone()).await;
+        let response = post_credentials(&app, &cookie, body.clone()).await;
         assert_eq!(
             (response.status().as_u16(), error_code(&response).as_str()),
             (400, code),
@@ -230,7 +217,7 @@ async fn a_failed_replacement_leaves_the_old_connection_intact() {
 
     let wrong: String = secret.chars().rev().collect();
     assert_eq!(
-        submit(
+        post_credentials(
             &app,
             &cookie,
             json!({"access_key": key, "secret_key": wrong})
@@ -242,7 +229,7 @@ async fn a_failed_replacement_leaves_the_old_connection_intact() {
     // A role that requires some other user's external id, in the same 32-hex-digit form.
     let role = create_role(Some("0123456789abcdef0123456789abcdef"));
     assert_eq!(
-        submit(&app, &cookie, json!({"role_arn": role}))
+        post_credentials(&app, &cookie, json!({"role_arn": role}))
             .await
             .status(),
         403
@@ -271,7 +258,7 @@ async fn a_role_arn_sent_with_keys_is_kept_as_information_and_the_keys_are_used(
     let (key, secret) = demo_keys();
     let role = "arn:aws:iam::123456789012:role/NotChecked";
 
-    let response = submit(
+    let response = post_credentials(
         &app,
         &cookie,
         json!({"access_key": key, "secret_key": secret, "role_arn": role}),
@@ -295,7 +282,7 @@ async fn a_role_that_requires_the_users_external_id_connects() {
     let external_id = external_id_of(&app, &email).await;
     let role = create_role(Some(&external_id));
 
-    let response = submit(&app, &cookie, json!({"role_arn": role})).await;
+    let response = post_credentials(&app, &cookie, json!({"role_arn": role})).await;
     assert_eq!(response.status(), 200, "{:?}", json(&response));
     let mut view = json(&response);
     let discovery = view
@@ -327,28 +314,28 @@ async fn roles_that_do_not_protect_against_the_confused_deputy_are_refused() {
     let (email, cookie) = signed_in_user(&app, "deputy").await;
 
     let open_role = create_role(None);
-    let response = submit(&app, &cookie, json!({"role_arn": open_role})).await;
+    let response = post_credentials(&app, &cookie, json!({"role_arn": open_role})).await;
     assert_eq!(
         (response.status().as_u16(), error_code(&response).as_str()),
         (400, "role_trust_too_broad")
     );
 
     let wildcard_role = create_role_for_any_external_id();
-    let response = submit(&app, &cookie, json!({"role_arn": wildcard_role})).await;
+    let response = post_credentials(&app, &cookie, json!({"role_arn": wildcard_role})).await;
     assert_eq!(
         (response.status().as_u16(), error_code(&response).as_str()),
         (400, "role_trust_too_broad")
     );
 
     let someone_elses = create_role(Some("0123456789abcdef0123456789abcdef"));
-    let response = submit(&app, &cookie, json!({"role_arn": someone_elses})).await;
+    let response = post_credentials(&app, &cookie, json!({"role_arn": someone_elses})).await;
     assert_eq!(
         (response.status().as_u16(), error_code(&response).as_str()),
         (403, "role_not_assumable")
     );
 
     let missing = "arn:aws:iam::123456789012:role/DoesNotExist";
-    let response = submit(&app, &cookie, json!({"role_arn": missing})).await;
+    let response = post_credentials(&app, &cookie, json!({"role_arn": missing})).await;
     assert_eq!(
         (response.status().as_u16(), error_code(&response).as_str()),
         (403, "role_not_assumable")
@@ -359,7 +346,7 @@ async fn roles_that_do_not_protect_against_the_confused_deputy_are_refused() {
         "arn:aws:sts::123456789012:assumed-role/R/s",
         "arn:aws:iam::*:role/R",
     ] {
-        let response = submit(&app, &cookie, json!({"role_arn": bad})).await;
+        let response = post_credentials(&app, &cookie, json!({"role_arn": bad})).await;
         assert_eq!(error_code(&response), "invalid_role_arn", "{bad}");
     }
     assert!(stored_connection(&app, &email).await.is_none());
@@ -374,7 +361,7 @@ async fn role_only_connections_can_be_switched_off() {
     let external_id = external_id_of(&app, &email).await;
     let role = create_role(Some(&external_id));
 
-    let response = submit(&app, &cookie, json!({"role_arn": role})).await;
+    let response = post_credentials(&app, &cookie, json!({"role_arn": role})).await;
     assert_eq!(
         (response.status().as_u16(), error_code(&response).as_str()),
         (400, "role_arn_disabled")
@@ -384,7 +371,7 @@ async fn role_only_connections_can_be_switched_off() {
 
     // Keys still work, and may carry a role ARN as information.
     let (key, secret) = demo_keys();
-    let response = submit(
+    let response = post_credentials(
         &app,
         &cookie,
         json!({"access_key": key, "secret_key": secret, "role_arn": role}),
@@ -405,7 +392,7 @@ async fn concurrent_replacements_leave_one_whole_submission() {
     for (key, secret) in users.clone() {
         let (app, cookie) = (Arc::clone(&app), cookie.clone());
         tasks.spawn(async move {
-            submit(
+            post_credentials(
                 &app,
                 &cookie,
                 json!({"access_key": key, "secret_key": secret}),
@@ -493,7 +480,7 @@ async fn a_user_without_s3_permissions_gets_a_clear_403() {
     let (_, cookie) = signed_in_user(&app, "noperm").await;
     let (key, secret) = create_user("noperm", false);
     assert_eq!(
-        submit(
+        post_credentials(
             &app,
             &cookie,
             json!({"access_key": key, "secret_key": secret})

@@ -53,13 +53,7 @@ async fn assuming_a_role_sends_the_external_id_a_short_session_and_no_personal_d
     let (email, cookie) = signed_in_user(&app, "session-name").await;
     let external_id = external_id_of(&app, &email).await;
     let role = create_role(Some(&external_id));
-    let body = json!({"role_arn": role}).to_string();
-    let response = call(
-        &app,
-        api::credentials,
-        with_cookie(post("/api/credentials", &body), &cookie),
-    )
-    .await;
+    let response = post_credentials(&app, &cookie, json!({"role_arn": role})).await;
     assert_eq!(response.status(), 200, "{:?}", json(&response));
     let listing = call(
         &app,

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use common::*;
 use serde_json::{Value, json};
-use trailport::api::{buckets_list, buckets_select, credentials, events};
+use trailport::api::{buckets_list, buckets_select, events};
 
 const TRAIL_BUCKET: &str = "demo-cloudtrail-logs";
 const ORG_BUCKET: &str = "demo-org-trail";
@@ -68,11 +68,10 @@ async fn connecting_reports_the_accounts_trails() {
     let app = app().await;
     let (_, cookie) = signed_in_user(&app, "trails-connect").await;
     let (key, secret) = demo_keys();
-    let body = json!({"access_key": key, "secret_key": secret}).to_string();
-    let response = call(
+    let response = post_credentials(
         &app,
-        credentials,
-        with_cookie(post("/api/credentials", &body), &cookie),
+        &cookie,
+        json!({"access_key": key, "secret_key": secret}),
     )
     .await;
     assert_eq!(response.status(), 200);
@@ -131,11 +130,10 @@ async fn without_cloudtrail_permissions_the_listing_still_works_and_says_why() {
     let app = app().await;
     let (_, cookie) = signed_in_user(&app, "trails-denied").await;
     let (key, secret) = create_user_without_cloudtrail("no-cloudtrail");
-    let body = json!({"access_key": key, "secret_key": secret}).to_string();
-    let connected = call(
+    let connected = post_credentials(
         &app,
-        credentials,
-        with_cookie(post("/api/credentials", &body), &cookie),
+        &cookie,
+        json!({"access_key": key, "secret_key": secret}),
     )
     .await;
     assert_eq!(connected.status(), 200, "{:?}", json(&connected));
@@ -348,11 +346,10 @@ async fn a_role_connection_reads_events_from_a_bucket_in_another_region() {
     let app = app().await;
     let (email, cookie) = signed_in_user(&app, "events-role").await;
     let external_id = external_id_of(&app, &email).await;
-    let body = json!({ "role_arn": create_role(Some(&external_id)) }).to_string();
-    let connected = call(
+    let connected = post_credentials(
         &app,
-        credentials,
-        with_cookie(post("/api/credentials", &body), &cookie),
+        &cookie,
+        json!({ "role_arn": create_role(Some(&external_id)) }),
     )
     .await;
     assert_eq!(connected.status(), 200, "{:?}", json(&connected));

@@ -245,15 +245,20 @@ pub fn demo_keys() -> (String, String) {
     )
 }
 
+/// `POST /api/credentials` with `body` as `cookie`'s user.
+pub async fn post_credentials(app: &Arc<App>, cookie: &str, body: Value) -> Response<Body> {
+    call(
+        app,
+        trailport::api::credentials,
+        with_cookie(post("/api/credentials", &body.to_string()), cookie),
+    )
+    .await
+}
+
 /// Connects `cookie`'s user with the demo keys.
 pub async fn connect_demo_keys(app: &Arc<App>, cookie: &str) {
     let (key, secret) = demo_keys();
-    let body = serde_json::json!({"access_key": key, "secret_key": secret}).to_string();
-    let response = call(
-        app,
-        trailport::api::credentials,
-        with_cookie(post("/api/credentials", &body), cookie),
-    )
-    .await;
+    let body = serde_json::json!({"access_key": key, "secret_key": secret});
+    let response = post_credentials(app, cookie, body).await;
     assert_eq!(response.status(), 200, "{:?}", json(&response));
 }

@@ -119,11 +119,14 @@ fn invalid_filter(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiErro
 }
 
 fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
-    let time = DateTime::from_str(value.trim(), DateTimeFormat::DateTime).map_err(|_| {
-        invalid_filter(format!(
-            "{name} must be an RFC 3339 time in UTC, such as 2026-12-03T10:00:00Z."
-        ))
-    })?;
+    // Any offset is accepted, as people type their own zone's time; events are in UTC.
+    let time =
+        DateTime::from_str(value.trim(), DateTimeFormat::DateTimeWithOffset).map_err(|_| {
+            invalid_filter(format!(
+                "{name} must be an RFC 3339 time, such as 2026-12-03T10:00:00Z or \
+             2026-12-03T11:00:00+01:00."
+            ))
+        })?;
     time.to_millis()
         .map_err(|_| invalid_filter(format!("{name} is out of range.")))
 }
@@ -1044,6 +1047,16 @@ mod tests {
             names(read_log_file(&file[..], &window).expect("parse")),
             ["GetObject"]
         );
+    }
+
+    #[test]
+    fn times_with_an_offset_are_the_same_instants_as_in_utc() {
+        let utc = query(&[("since", "2026-12-01T10:30:00Z")]).expect("query");
+        let paris = query(&[("since", "2026-12-01T11:30:00+01:00")]).expect("query");
+        let new_york = query(&[("until", "2026-12-01T05:30:00-05:00")]).expect("query");
+        assert_eq!(paris.since_ms, utc.since_ms);
+        assert_eq!(new_york.until_ms, utc.since_ms);
+        assert_eq!(utc.since_ms, Some(1_796_121_000_000));
     }
 
     #[test]

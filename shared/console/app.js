@@ -102,7 +102,12 @@
     role_not_assumable: { "role-form": "role-arn" },
     role_trust_too_broad: { "role-form": "role-arn" },
     invalid_prefix: { "buckets-form": "bucket-prefix" },
-    invalid_filter: { "events-form": "f-event-name" },
+  };
+
+  // The events form's input for each query parameter an `invalid_filter` error may name.
+  const FILTER_INPUTS = {
+    event_name: "f-event-name", user_arn: "f-user-arn", since: "f-since", until: "f-until",
+    errors_only: "f-errors",
   };
 
   const S3_AND_TRAIL_READ = [
@@ -145,6 +150,7 @@
       status: response.status,
       code: error.code || null,
       detail: error.message || "",
+      field: error.field || null,
       retryAfter: response.headers.get("Retry-After"),
     };
   }
@@ -191,7 +197,9 @@
       loadBuckets();
     }
     showError(explain(result));
-    const fieldId = FIELDS[result.code] && FIELDS[result.code][formId];
+    const fieldId = result.code === "invalid_filter" && formId === "events-form"
+      ? FILTER_INPUTS[result.field]
+      : FIELDS[result.code] && FIELDS[result.code][formId];
     if (fieldId) {
       $(fieldId).setAttribute("aria-invalid", "true");
       $(fieldId).focus();
@@ -295,6 +303,11 @@
     if (!result.ok && result.code !== "not_signed_in") return fail(result);
     state.me = null;
     state.selection = null;
+    // Nothing of this account stays in the page for whoever signs in next.
+    $("bucket-list").replaceChildren();
+    delete $("bucket-list").dataset.picked;
+    $("events-body").replaceChildren();
+    $("events-table").hidden = true;
     show("signin");
     showNotice("You are signed out.");
   }
@@ -426,10 +439,12 @@
     const list = $("bucket-list");
     list.replaceChildren();
     const trails = (b) => (Array.isArray(b.trails) ? b.trails : []);
-    // Trail buckets first; the server sorts them so too, once it knows about trails.
-    const buckets = [...(data.buckets || [])].sort(
-      (a, b) => Number(trails(b).length > 0) - Number(trails(a).length > 0));
+    // In the server's order, which puts the buckets trails deliver to first.
+    const buckets = data.buckets || [];
     $("buckets-empty").hidden = buckets.length > 0;
+    // A bucket the person picked while the list was reloading stays picked.
+    const picked = buckets.some((b) => b.name === list.dataset.picked) ? list.dataset.picked : null;
+    const wanted = picked || data.selected;
     buckets.forEach((bucket, i) => {
       const li = document.createElement("li");
       const input = document.createElement("input");
@@ -437,7 +452,8 @@
       input.name = "bucket";
       input.id = `bucket-${i}`;
       input.value = bucket.name;
-      input.checked = data.selected ? data.selected === bucket.name : i === 0;
+      input.checked = wanted ? wanted === bucket.name : i === 0;
+      input.addEventListener("change", () => { list.dataset.picked = bucket.name; });
       const label = document.createElement("label");
       label.htmlFor = input.id;
       label.textContent = bucket.name;
@@ -523,6 +539,7 @@
       return selected;
     });
     if (!result.ok) return fail(result, "buckets-form");
+    delete $("bucket-list").dataset.picked;
     state.selection = result.data;
     show("events");
     showNotice(`${result.data.bucket} is now the bucket Trailport reads.`);

@@ -18,6 +18,7 @@ pub struct ApiError {
     message: Cow<'static, str>,
     retry_after: Option<u64>,
     allow: Option<&'static str>,
+    field: Option<&'static str>,
     cause: Option<Cause>,
 }
 
@@ -29,6 +30,7 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             allow: None,
+            field: None,
             cause: None,
         }
     }
@@ -139,6 +141,12 @@ impl ApiError {
         self
     }
 
+    /// Names the request field or query parameter at fault, so that a client can point at it.
+    pub fn for_field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -157,6 +165,11 @@ impl ApiError {
     /// Seconds for `Retry-After`, when there is one.
     pub fn retry_after(&self) -> Option<u64> {
         self.retry_after
+    }
+
+    /// The request field or query parameter at fault, if one is.
+    pub fn field(&self) -> Option<&'static str> {
+        self.field
     }
 
     /// The method for `Allow`, on a 405.
@@ -178,9 +191,13 @@ impl ApiError {
         Some(parts.join(": "))
     }
 
-    /// The JSON body: `{"error": {"code", "message"}}`.
+    /// The JSON body: `{"error": {"code", "message"}}`, with `field` when one is at fault.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({ "error": { "code": self.code, "message": self.message } })
+        let mut error = serde_json::json!({ "code": self.code, "message": self.message });
+        if let Some(field) = self.field {
+            error["field"] = field.into();
+        }
+        serde_json::json!({ "error": error })
     }
 }
 
@@ -216,6 +233,13 @@ mod tests {
                 "message": "Enter an email address."
             }})
         );
+    }
+
+    #[test]
+    fn a_field_at_fault_is_named_in_the_body() {
+        let err =
+            ApiError::bad_request("invalid_filter", "limit must be 1 to 200.").for_field("limit");
+        assert_eq!(err.body()["error"]["field"], "limit");
     }
 
     #[test]

@@ -118,7 +118,7 @@ fn invalid_filter(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiErro
     ApiError::bad_request("invalid_filter", message)
 }
 
-fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
+fn parse_time(name: &'static str, value: &str) -> Result<i64, ApiError> {
     // Any offset is accepted, as people type their own zone's time; events are in UTC.
     let time =
         DateTime::from_str(value.trim(), DateTimeFormat::DateTimeWithOffset).map_err(|_| {
@@ -126,9 +126,10 @@ fn parse_time(name: &str, value: &str) -> Result<i64, ApiError> {
                 "{name} must be an RFC 3339 time, such as 2026-12-03T10:00:00Z or \
              2026-12-03T11:00:00+01:00."
             ))
+            .for_field(name)
         })?;
     time.to_millis()
-        .map_err(|_| invalid_filter(format!("{name} is out of range.")))
+        .map_err(|_| invalid_filter(format!("{name} is out of range.")).for_field(name))
 }
 
 impl Query {
@@ -163,9 +164,14 @@ impl Query {
                             invalid_filter(format!(
                                 "limit must be a whole number from 1 to {MAX_LIMIT}."
                             ))
+                            .for_field("limit")
                         })?;
                 }
-                "cursor" => query.before = Some(Position::from_cursor(value.trim())?),
+                "cursor" => {
+                    let position = Position::from_cursor(value.trim())
+                        .map_err(|err| err.for_field("cursor"))?;
+                    query.before = Some(position);
+                }
                 "event_name" => {
                     let valid = !value.is_empty()
                         && value.len() <= 128
@@ -175,7 +181,8 @@ impl Query {
                     if !valid {
                         return Err(invalid_filter(
                             "event_name must be a CloudTrail event name such as ConsoleLogin.",
-                        ));
+                        )
+                        .for_field("event_name"));
                     }
                     query.event_name = Some(value.to_owned());
                 }
@@ -187,7 +194,8 @@ impl Query {
                         return Err(invalid_filter(
                             "user_arn must be part of an ARN, such as user/alice or \
                              assumed-role/Admin.",
-                        ));
+                        )
+                        .for_field("user_arn"));
                     }
                     query.user_arn = Some(value.trim().to_lowercase());
                 }
@@ -197,7 +205,10 @@ impl Query {
                     query.errors_only = match value.trim() {
                         "true" => true,
                         "false" => false,
-                        _ => return Err(invalid_filter("errors_only must be true or false.")),
+                        _ => {
+                            return Err(invalid_filter("errors_only must be true or false.")
+                                .for_field("errors_only"));
+                        }
                     };
                 }
                 other => {
@@ -212,7 +223,7 @@ impl Query {
         if let (Some(since), Some(until)) = (query.since_ms, query.until_ms)
             && since > until
         {
-            return Err(invalid_filter("since must not be later than until."));
+            return Err(invalid_filter("since must not be later than until.").for_field("since"));
         }
         Ok(query)
     }
@@ -1115,6 +1126,13 @@ mod tests {
             vec![("event_name", "Console Login")],
             vec![("event_name", "")],
             vec![("user_arn", " ")],
+        ] {
+            let err = query(&pairs).expect_err(&format!("{pairs:?}"));
+            assert_eq!(err.code(), "invalid_filter", "{pairs:?}");
+            // The console focuses the field named here.
+            assert_eq!(err.field(), Some(pairs[0].0), "{pairs:?}");
+        }
+        for pairs in [
             vec![("colour", "red")],
             vec![("limit", "5"), ("limit", "6")],
         ] {
@@ -1124,6 +1142,7 @@ mod tests {
         for cursor in ["%%%", "bm90IGpzb24", &"A".repeat(600)] {
             let err = query(&[("cursor", cursor)]).expect_err(cursor);
             assert_eq!(err.code(), "invalid_cursor", "{cursor}");
+            assert_eq!(err.field(), Some("cursor"));
         }
     }
 

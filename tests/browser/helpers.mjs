@@ -104,13 +104,18 @@ export async function submit(button) {
   await button.page().waitForFunction((el) => !el.disabled, handle, { timeout: 120_000 });
 }
 
-/** Creates a role in the demo account as `make demo-role` does; returns its ARN. */
-export function createRole(args) {
+/** Runs a `local/stack.py` command against the running stack; returns what it printed. */
+export function stack([command, ...args]) {
   const python = process.env.TRAILPORT_PYTHON || "python";
-  return execFileSync(python, ["local/stack.py", "role", "--state", STATE_DIR, ...args], {
+  return execFileSync(python, ["local/stack.py", command, "--state", STATE_DIR, ...args], {
     cwd: ROOT,
     encoding: "utf8",
   }).trim();
+}
+
+/** Creates a role in the demo account as `make demo-role` does; returns its ARN. */
+export function createRole(args) {
+  return stack(["role", ...args]);
 }
 
 export async function goToConsole(page) {

@@ -579,10 +579,30 @@
     return filters;
   }
 
+  /**
+   * A table cell. ARNs and host names may also wrap after `:`, `/` or `.`, so that a narrow
+   * column breaks them where a person would rather than in the middle of a name.
+   */
   function cell(text, className) {
     const td = document.createElement("td");
-    td.textContent = text || "";
+    for (const part of (text || "").split(/(?<=[:/.])/)) {
+      if (td.firstChild) td.append(document.createElement("wbr"));
+      td.append(part);
+    }
     if (className) td.className = className;
+    return td;
+  }
+
+  /** A cell whose parts never wrap inside themselves, only between each other. */
+  function wholeCell(...parts) {
+    const td = document.createElement("td");
+    for (const part of parts.filter(Boolean)) {
+      const span = document.createElement("span");
+      span.className = "whole";
+      span.textContent = part;
+      if (td.firstChild) td.append(" ");
+      td.append(span);
+    }
     return td;
   }
 
@@ -592,10 +612,10 @@
     for (const e of data.events || []) {
       const tr = document.createElement("tr");
       tr.append(
-        cell((e.time || "").replace("T", " ").replace("Z", "")),
+        wholeCell(...(e.time || "").replace("Z", "").split("T")),
         cell(`${e.name || ""}${e.source ? ` (${e.source})` : ""}`),
         cell(e.user_arn || e.user_type),
-        cell(e.region),
+        wholeCell(e.region),
         cell(e.source_ip),
         cell(e.error_code, e.error_code ? "bad" : ""));
       body.append(tr);

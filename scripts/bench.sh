@@ -22,9 +22,12 @@ trap stop_everything EXIT
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 runs="${BENCH_RUNS:-10}"
 warm="${BENCH_WARM:-25}"
+# Each function's binary is named after its package.
 packages=()
+binaries=()
 for dir in functions/*/; do
   packages+=(-p "$(basename "$dir")")
+  binaries+=(--bin "$(basename "$dir")")
 done
 
 # The baseline is only a floor if it is built the same way.
@@ -36,9 +39,14 @@ fi
 
 echo "== release build (x86_64, for timing)"
 build_started=$(date +%s)
-cargo build --release --locked --quiet "${packages[@]}" -p bench-breakdown
-cargo build --release --locked --quiet -p trailport --example parse_throughput
-cargo build --release --locked --quiet --manifest-path bench/hello/Cargo.toml
+# One cargo run for everything in the workspace, so that its fat-LTO links (one per binary,
+# each on one core) overlap; the hello-world, a workspace of its own, builds alongside.
+cargo build --release --locked --quiet --manifest-path bench/hello/Cargo.toml \
+  --target-dir "$target/hello" &
+hello_build=$!
+cargo build --release --locked --quiet "${packages[@]}" -p bench-breakdown -p trailport \
+  "${binaries[@]}" --bin bench-breakdown --example parse_throughput
+wait "$hello_build"
 build_seconds=$(($(date +%s) - build_started))
 
 # BENCH_ARM64_DIR measures arm64 bootstraps already built (cargo lambda's layout, DIR/<bin>/
@@ -51,7 +59,8 @@ if [ "${BENCH_ARM64:-0}" = 1 ]; then
   rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
   arm64_started=$(date +%s)
   cargo lambda build --release --arm64 --locked --quiet "${packages[@]}"
-  cargo lambda build --release --arm64 --locked --quiet --manifest-path bench/hello/Cargo.toml
+  cargo lambda build --release --arm64 --locked --quiet --manifest-path bench/hello/Cargo.toml \
+    --target-dir "$target/hello" --lambda-dir "$target/lambda"
   arm64_seconds=$(($(date +%s) - arm64_started))
   arm64_dir="$target/lambda"
   arm64_note="arm64: built by this run"
@@ -72,7 +81,7 @@ start_stack .local/bench 3600
 
 echo "== functions under the Runtime API host"
 timeout 1200 python bench/lambda_bench.py --state "$stack_state" --bin-dir "$target/release" \
-  --hello "$target/release/bench-hello" --peer-python "$PWD/$peer/bin/python" \
+  --hello "$target/hello/release/bench-hello" --peer-python "$PWD/$peer/bin/python" \
   --breakdown "$target/release/bench-breakdown" ${arm64_dir:+--arm64-dir "$arm64_dir"} \
   --arm64-note "$arm64_note" --runs "$runs" --warm "$warm" --json "$stack_state/results.json"
 

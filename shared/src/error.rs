@@ -141,7 +141,7 @@ impl ApiError {
         self
     }
 
-    /// Names the request field or query parameter at fault, so that a client can point at it.
+    /// Names the query parameter at fault, so that a client can point at it.
     pub fn for_field(mut self, field: &'static str) -> Self {
         self.field = Some(field);
         self

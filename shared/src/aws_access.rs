@@ -113,12 +113,10 @@ where
     let server_side = status.is_some_and(|s| s >= 500);
 
     match step {
-        _ if server_side => ApiError::bad_gateway(
-            "aws_error",
-            "AWS failed to answer the request. Try \
-                again.",
-        )
-        .with_cause(detail),
+        _ if server_side => {
+            ApiError::bad_gateway("aws_error", "AWS failed to answer the request. Try again.")
+                .with_cause(detail)
+        }
         Step::CheckKeys if bad_key || denied => ApiError::bad_request(
             "aws_credentials_invalid",
             "AWS did not accept these keys. Check the access key id and secret, and that the key \
@@ -141,12 +139,8 @@ where
             "AWS denied Trailport this action. Check the permissions of the connected identity.",
         )
         .with_cause(detail),
-        _ => ApiError::bad_gateway(
-            "aws_error",
-            "AWS refused the request \
-            unexpectedly.",
-        )
-        .with_cause(detail),
+        _ => ApiError::bad_gateway("aws_error", "AWS refused the request unexpectedly.")
+            .with_cause(detail),
     }
 }
 
